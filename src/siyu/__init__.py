@@ -1,0 +1,3 @@
+"""siyu: a private-domain community growth engine."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,165 @@
+"""Users, passwords (argon2), API tokens (stored as SHA-256) and the audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from siyu.auth.roles import ROLE_NAMES
+from siyu.kit.errors import Conflict, Invalid, NotFound
+from siyu.kit.pagination import Page, clamp
+from siyu.models import ApiToken, AuditEntry, User
+
+_hasher = PasswordHasher()
+TOKEN_PREFIX = "siyu_"
+# Verifying against this keeps a login for an unknown user as slow as one for a known user.
+_DUMMY_HASH = _hasher.hash("siyu-dummy-password")
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # user | token
+    id: int
+    name: str
+    role: str
+    workspace_id: int
+    locale: str = "zh_CN"
+
+    @property
+    def actor(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLE_NAMES:
+        raise Invalid(f"role must be one of {', '.join(ROLE_NAMES)}", code="invalid_role")
+
+
+def create_user(session: Session, ws: int, username: str, password: str, role: str, *,
+                locale: str = "zh_CN") -> User:
+    _check_role(role)
+    username = username.strip()
+    if not username or len(username) > 64:
+        raise Invalid("a username needs 1 to 64 characters", code="invalid_username")
+    if len(password) < 8:
+        raise Invalid("a password needs at least 8 characters", code="weak_password")
+    if session.scalar(select(User.id).where(User.username == username)):
+        raise Conflict(f"user {username!r} exists", code="username_taken")
+    user = User(workspace_id=ws, username=username, password_hash=_hasher.hash(password), role=role,
+                locale=locale, active=True)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    user = session.scalar(select(User).where(User.username == username.strip()))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or not user.active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    if len(password) < 8:
+        raise Invalid("a password needs at least 8 characters", code="weak_password")
+    user.password_hash = _hasher.hash(password)
+
+
+def users(session: Session, ws: int) -> list[User]:
+    return list(session.scalars(select(User).where(User.workspace_id == ws).order_by(User.id)))
+
+
+def get_user(session: Session, ws: int, user_id: int) -> User:
+    u = session.get(User, user_id)
+    if u is None or u.workspace_id != ws:
+        raise NotFound("no such user", code="user_not_found")
+    return u
+
+
+def update_user(session: Session, ws: int, user_id: int, *, role: str | None = None,
+                active: bool | None = None) -> User:
+    u = get_user(session, ws, user_id)
+    if role is not None:
+        _check_role(role)
+        u.role = role
+    if active is not None:
+        u.active = active
+    remaining_admins = session.scalar(select(func.count()).select_from(User).where(
+        User.workspace_id == ws, User.role == "admin", User.active.is_(True)))
+    if not remaining_admins:
+        raise Conflict("the last active admin cannot be demoted or disabled", code="last_admin")
+    return u
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, ws: int, name: str, role: str) -> tuple[ApiToken, str]:
+    _check_role(role)
+    if not name.strip() or len(name) > 100:
+        raise Invalid("a token name needs 1 to 100 characters", code="invalid_token_name")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(workspace_id=ws, name=name.strip(), token_hash=_hash_token(token), role=role)
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def tokens(session: Session, ws: int) -> list[ApiToken]:
+    return list(session.scalars(select(ApiToken).where(ApiToken.workspace_id == ws).order_by(ApiToken.id)))
+
+
+def revoke_token(session: Session, ws: int, token_id: int) -> None:
+    t = session.get(ApiToken, token_id)
+    if t is None or t.workspace_id != ws:
+        raise NotFound("no such token", code="token_not_found")
+    t.revoked = True
+
+
+def principal_for_token(session: Session, token: str) -> Principal | None:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
+    if row is None or row.revoked:
+        return None
+    return Principal("token", row.id, row.name, row.role, row.workspace_id)
+
+
+def principal_for_user(user: User) -> Principal:
+    return Principal("user", user.id, user.username, user.role, user.workspace_id, user.locale)
+
+
+def audit(session: Session, who: Principal, action: str, object_type: str, object_id: Any = "",
+          detail: dict[str, Any] | None = None, *, now: datetime) -> None:
+    session.add(AuditEntry(workspace_id=who.workspace_id, actor=who.actor, action=action,
+                           object_type=object_type, object_id=str(object_id), detail=detail or {}, at=now))
+
+
+def audit_log(session: Session, ws: int, offset: int = 0, limit: int = 50) -> Page[AuditEntry]:
+    offset, limit = clamp(offset, limit)
+    q = select(AuditEntry).where(AuditEntry.workspace_id == ws)
+    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
+    items = list(session.scalars(q.order_by(AuditEntry.id.desc()).offset(offset).limit(limit)))
+    return Page(items, total, offset, limit)
+
+
+def ensure_first_admin(session: Session, ws: int) -> str | None:
+    """Create `admin` with a random password when there is no user yet; the password is returned once."""
+    if session.scalar(select(func.count()).select_from(User)):
+        return None
+    password = secrets.token_urlsafe(12)
+    create_user(session, ws, "admin", password, "admin")
+    return password

@@ -1,0 +1,141 @@
+"""Who is who: platform identities to contacts, in bulk, and merges when two identities prove one person.
+
+A merge never rewrites history: the absorbed contact keeps its events and points at the survivor, and every read
+(timeline, tags, memberships) follows that pointer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from siyu.kit.db import insert_ignore
+from siyu.kit.errors import Conflict, NotFound
+from siyu.models import Contact, ContactTag, Identity, Membership
+
+CHUNK = 400
+IDENTITIES = Identity.__table__
+CONTACTS = Contact.__table__
+
+
+def _lookup(session: Session, ws: int, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    out: dict[tuple[str, str], int] = {}
+    for start in range(0, len(keys), CHUNK):
+        chunk = keys[start:start + CHUNK]
+        cond = or_(*[and_(Identity.platform == p, Identity.external_id == e) for p, e in chunk])
+        for p, e, cid in session.execute(
+            select(Identity.platform, Identity.external_id, Identity.contact_id).where(
+                Identity.workspace_id == ws, cond
+            )
+        ):
+            out[(p, e)] = cid
+    return out
+
+
+def resolve_or_create(
+    session: Session, ws: int, refs: dict[tuple[str, str], str | None], *, now: datetime
+) -> dict[tuple[str, str], int]:
+    """Contact id per identity; unknown identities get a new contact. Returns survivors, never merged ids."""
+    keys = list(refs)
+    found = _lookup(session, ws, keys)
+    missing = [k for k in keys if k not in found]
+    if missing:
+        new_ids = session.execute(
+            CONTACTS.insert().returning(CONTACTS.c.id, sort_by_parameter_order=True),
+            [{"workspace_id": ws, "display_name": (refs[k] or "")[:200], "attributes": {},
+              "blacklisted": False, "created_at": now, "updated_at": now} for k in missing],
+        ).scalars().all()
+        session.execute(
+            insert_ignore(session, IDENTITIES, ["workspace_id", "platform", "external_id"]),
+            [{"workspace_id": ws, "contact_id": cid, "platform": p, "external_id": e, "created_at": now}
+             for (p, e), cid in zip(missing, new_ids, strict=True)],
+        )
+        # Another writer may have won a race for some identity: theirs stands, our spare contact goes.
+        winners = _lookup(session, ws, missing)
+        lost = [cid for k, cid in zip(missing, new_ids, strict=True) if winners[k] != cid]
+        if lost:
+            session.execute(delete(Contact).where(Contact.id.in_(lost)))
+        found.update(winners)
+    survivor = survivors(session, ws, set(found.values()))
+    return {k: survivor.get(cid, cid) for k, cid in found.items()}
+
+
+def survivors(session: Session, ws: int, contact_ids: Iterable[int]) -> dict[int, int]:
+    """Map each existing contact id to the contact that absorbed it (itself if not merged)."""
+    out: dict[int, int] = {}
+    ids = list(contact_ids)
+    for start in range(0, len(ids), CHUNK):
+        rows = session.execute(
+            select(Contact.id, Contact.merged_into_id).where(
+                Contact.workspace_id == ws, Contact.id.in_(ids[start:start + CHUNK])
+            )
+        ).all()
+        for cid, merged in rows:
+            out[cid] = merged if merged is not None else cid
+    return out
+
+
+def merged_family(session: Session, ws: int, contact_id: int) -> list[int]:
+    """The contact and every contact merged into it."""
+    ids = [contact_id]
+    ids.extend(session.scalars(
+        select(Contact.id).where(Contact.workspace_id == ws, Contact.merged_into_id == contact_id)
+    ))
+    return ids
+
+
+def identify(session: Session, ws: int, platform: str, external_id: str, *, now: datetime,
+             display_name: str | None = None) -> tuple[int, bool]:
+    """(contact id, created?) for one identity."""
+    existed = _lookup(session, ws, [(platform, external_id)])
+    cid = resolve_or_create(session, ws, {(platform, external_id): display_name}, now=now)[(platform, external_id)]
+    return cid, not existed
+
+
+def add_identity(session: Session, ws: int, contact_id: int, platform: str, external_id: str,
+                 *, now: datetime) -> int:
+    """Attach an identity; if it already belongs to someone else, the two contacts are one person: merge."""
+    owner = _lookup(session, ws, [(platform, external_id)]).get((platform, external_id))
+    if owner is None:
+        session.add(Identity(workspace_id=ws, contact_id=contact_id, platform=platform,
+                             external_id=external_id, created_at=now))
+        session.flush()
+        return contact_id
+    owner = survivors(session, ws, [owner]).get(owner, owner)
+    if owner == contact_id:
+        return contact_id
+    return merge(session, ws, keep=owner, absorb=contact_id, now=now)
+
+
+def merge(session: Session, ws: int, *, keep: int, absorb: int, now: datetime) -> int:
+    if keep == absorb:
+        raise Conflict("a contact cannot be merged into itself", code="merge_self")
+    a = session.get(Contact, absorb)
+    k = session.get(Contact, keep)
+    if a is None or k is None or a.workspace_id != ws or k.workspace_id != ws:
+        raise NotFound("contact not found")
+    if a.merged_into_id is not None or k.merged_into_id is not None:
+        raise Conflict("contact was already merged", code="already_merged")
+    session.execute(update(Identity).where(Identity.contact_id == absorb).values(contact_id=keep))
+    session.execute(update(Contact).where(Contact.merged_into_id == absorb).values(merged_into_id=keep))
+    session.execute(update(Membership).where(Membership.contact_id == absorb).values(contact_id=keep))
+    for tag_id, source in session.execute(
+        select(ContactTag.tag_id, ContactTag.source).where(ContactTag.contact_id == absorb)
+    ).all():
+        session.execute(insert_ignore(session, ContactTag.__table__, ["contact_id", "tag_id"]),
+                        [{"contact_id": keep, "tag_id": tag_id, "source": source, "created_at": now}])
+    session.execute(delete(ContactTag).where(ContactTag.contact_id == absorb))
+    a.merged_into_id = keep
+    k.blacklisted = k.blacklisted or a.blacklisted
+    if not k.display_name:
+        k.display_name = a.display_name
+    k.attributes = {**a.attributes, **k.attributes}
+    from siyu.events import service as events  # late: events imports this module
+
+    events.record(session, ws, "contact.merged", now=now, contact_id=keep,
+                  payload={"merged_contact_id": absorb, "into_contact_id": keep})
+    session.flush()
+    return keep

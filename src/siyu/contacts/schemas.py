@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class IdentityOut(BaseModel):
+    platform: str
+    external_id: str
+
+
+class ContactOut(BaseModel):
+    id: int
+    display_name: str
+    blacklisted: bool
+    created_at: datetime
+    identities: list[IdentityOut] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class ContactPage(BaseModel):
+    items: list[ContactOut]
+    total: int
+    offset: int
+    limit: int
+
+
+class ContactIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    display_name: str = Field(default="", max_length=200)
+    identities: list[IdentityOut] = Field(min_length=1, max_length=10)
+
+
+class IdentityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    platform: str = Field(min_length=1, max_length=32)
+    external_id: str = Field(min_length=1, max_length=200)
+
+
+class TagIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    group: str = Field(min_length=1, max_length=30)
+    name: str = Field(min_length=1, max_length=30)
+
+
+class MergeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    absorb_contact_id: int
+
+
+class TagOut(BaseModel):
+    id: int
+    group: str
+    name: str

@@ -1,0 +1,115 @@
+"""Contacts, tags and the timeline as operators see them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from siyu.events import service as events
+from siyu.kit.db import insert_ignore
+from siyu.kit.errors import Invalid, NotFound
+from siyu.kit.pagination import Page, clamp
+from siyu.models import Contact, ContactTag, Identity, Tag, TagGroup
+
+
+def get(session: Session, ws: int, contact_id: int) -> Contact:
+    c = session.get(Contact, contact_id)
+    if c is None or c.workspace_id != ws:
+        raise NotFound(f"no contact {contact_id}", code="contact_not_found")
+    return c
+
+
+def search(session: Session, ws: int, *, q: str = "", tag_id: int | None = None, offset: int = 0,
+           limit: int = 50) -> Page[Contact]:
+    offset, limit = clamp(offset, limit)
+    query = select(Contact).where(Contact.workspace_id == ws, Contact.merged_into_id.is_(None))
+    if q:
+        like = f"%{q.strip()}%"
+        by_identity = select(Identity.contact_id).where(Identity.workspace_id == ws,
+                                                        Identity.external_id.like(like))
+        cond = [Contact.display_name.like(like), Contact.id.in_(by_identity)]
+        if q.strip().isdigit():
+            cond.append(Contact.id == int(q.strip()))
+        query = query.where(or_(*cond))
+    if tag_id is not None:
+        query = query.where(Contact.id.in_(select(ContactTag.contact_id).where(ContactTag.tag_id == tag_id)))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    items = list(session.scalars(query.order_by(Contact.id.desc()).offset(offset).limit(limit)))
+    return Page(items, total, offset, limit)
+
+
+def identities_of(session: Session, contact_id: int) -> list[Identity]:
+    return list(session.scalars(select(Identity).where(Identity.contact_id == contact_id).order_by(Identity.id)))
+
+
+def tags_of(session: Session, contact_id: int) -> list[tuple[TagGroup, Tag]]:
+    rows = session.execute(
+        select(TagGroup, Tag).join(Tag, Tag.group_id == TagGroup.id)
+        .join(ContactTag, ContactTag.tag_id == Tag.id).where(ContactTag.contact_id == contact_id)
+        .order_by(TagGroup.name, Tag.name)
+    ).all()
+    return [(g, t) for g, t in rows]
+
+
+def ensure_tag(session: Session, ws: int, group_name: str, name: str) -> Tag:
+    group_name, name = group_name.strip(), name.strip()
+    if not group_name or not name or len(group_name) > 30 or len(name) > 30:
+        raise Invalid("tag group and tag names need 1 to 30 characters", code="invalid_tag_name")
+    group = session.scalar(select(TagGroup).where(TagGroup.workspace_id == ws, TagGroup.name == group_name))
+    if group is None:
+        group = TagGroup(workspace_id=ws, name=group_name)
+        session.add(group)
+        session.flush()
+    tag = session.scalar(select(Tag).where(Tag.workspace_id == ws, Tag.group_id == group.id, Tag.name == name))
+    if tag is None:
+        tag = Tag(workspace_id=ws, group_id=group.id, name=name)
+        session.add(tag)
+        session.flush()
+    return tag
+
+
+def all_tags(session: Session, ws: int) -> list[tuple[TagGroup, Tag]]:
+    rows = session.execute(
+        select(TagGroup, Tag).join(Tag, Tag.group_id == TagGroup.id).where(TagGroup.workspace_id == ws)
+        .order_by(TagGroup.name, Tag.name)
+    ).all()
+    return [(g, t) for g, t in rows]
+
+
+def tag_label(session: Session, tag_id: int) -> str:
+    row = session.execute(select(TagGroup.name, Tag.name).join(Tag, Tag.group_id == TagGroup.id)
+                          .where(Tag.id == tag_id)).first()
+    return f"{row[0]}:{row[1]}" if row else str(tag_id)
+
+
+def apply_tags(session: Session, ws: int, contact_id: int, tag_ids: list[int], *, source: str,
+               now: datetime) -> list[str]:
+    """Tag a contact; returns the labels that were new. Unknown tag ids are an error, not a silent skip."""
+    if not tag_ids:
+        return []
+    known = set(session.scalars(select(Tag.id).where(Tag.workspace_id == ws, Tag.id.in_(tag_ids))))
+    unknown = [t for t in tag_ids if t not in known]
+    if unknown:
+        raise Invalid(f"unknown tag ids {unknown}", code="unknown_tag")
+    have = set(session.scalars(select(ContactTag.tag_id).where(ContactTag.contact_id == contact_id)))
+    new = [t for t in dict.fromkeys(tag_ids) if t not in have]
+    if not new:
+        return []
+    session.execute(insert_ignore(session, ContactTag.__table__, ["contact_id", "tag_id"]),
+                    [{"contact_id": contact_id, "tag_id": t, "source": source, "created_at": now} for t in new])
+    labels = [tag_label(session, t) for t in new]
+    events.record(session, ws, "contact.tagged", now=now, contact_id=contact_id,
+                  payload={"tags": labels, "source": source})
+    return labels
+
+
+def remove_tag(session: Session, ws: int, contact_id: int, tag_id: int, *, now: datetime) -> None:
+    row = session.get(ContactTag, (contact_id, tag_id))
+    if row is None:
+        raise NotFound("contact does not have this tag", code="tag_not_on_contact")
+    label = tag_label(session, tag_id)
+    session.delete(row)
+    events.record(session, ws, "contact.untagged", now=now, contact_id=contact_id,
+                  payload={"tags": [label], "source": "manual"})

@@ -1,0 +1,78 @@
+"""POST /api/v1/events: one event or {"events": [...]} (≤1,000). Acknowledged only after the commit.
+
+Answer: 200 when every event was stored or was a duplicate; 422 with code `invalid_events` when any was rejected.
+Either way `results` says per event stored / duplicate / rejected (with code and reason), and the valid events of
+a partly invalid batch ARE stored: fix and resend only the rejected ones (resending all is safe too: the stored
+ones come back as duplicates).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
+
+from siyu.auth.roles import Perm
+from siyu.auth.service import Principal
+from siyu.contacts import service as contacts
+from siyu.events import service
+from siyu.events.schemas import EventOut
+from siyu.kit.errors import Invalid
+from siyu.kit.web import require, require_any, runtime
+
+router = APIRouter(prefix="/api/v1", tags=["events"])
+MAX_BODY = 8 * 1024 * 1024
+
+
+@router.post("/events", summary="Ingest one event or a batch")
+async def post_events(
+    request: Request,
+    who: Principal = Depends(require(Perm.INGEST)),
+    idempotency_key: str | None = Header(default=None, max_length=150),
+) -> JSONResponse:
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise Invalid("request body over 8 MiB", code="body_too_large", status=413)
+    try:
+        body: Any = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise Invalid("body is not valid JSON", code="invalid_json") from None
+    if isinstance(body, dict) and "events" in body:
+        items = body["events"]
+        if not isinstance(items, list):
+            raise Invalid('"events" must be a list', code="invalid_events")
+    elif isinstance(body, dict):
+        items = [body]
+    else:
+        raise Invalid('send one event object or {"events": [...]}', code="invalid_events")
+    rt = runtime(request)
+
+    def work() -> list[Any]:
+        with rt.tx() as s:
+            return service.ingest(s, who.workspace_id, items, now=rt.clock.now(), idempotency_key=idempotency_key)
+
+    from starlette.concurrency import run_in_threadpool
+
+    results = await run_in_threadpool(work)
+    counts = {"stored": 0, "duplicate": 0, "rejected": 0}
+    for r in results:
+        counts[r.status] += 1
+    status = 422 if counts["rejected"] else 200
+    payload: dict[str, Any] = {**counts, "results": [r.model_dump(exclude_none=True) for r in results]}
+    if status == 422:
+        payload = {"code": "invalid_events", "message": f"{counts['rejected']} event(s) rejected; "
+                   "the others were stored as reported", **payload}
+    return JSONResponse(payload, status_code=status)
+
+
+@router.get("/contacts/{contact_id}/timeline", response_model=list[EventOut])
+def timeline(request: Request, contact_id: int, before_id: int | None = None,
+             limit: int = Query(default=100, ge=1, le=500),
+             who: Principal = Depends(require_any(Perm.READ_CONTACTS))) -> list[EventOut]:
+    rt = runtime(request)
+    with rt.tx() as s:
+        contacts.get(s, who.workspace_id, contact_id)
+        rows = service.timeline(s, who.workspace_id, contact_id, limit=limit, before_id=before_id)
+        return [EventOut.model_validate(r, from_attributes=True) for r in rows]
