@@ -9,29 +9,32 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from siyu.kit.db import insert_ignore
+from siyu.kit.db import allocate_ids, insert_ignore, select_in
 from siyu.kit.errors import Conflict, NotFound
 from siyu.models import Contact, ContactTag, Identity, Membership
 
-CHUNK = 400
+CHUNK = 500
 IDENTITIES = Identity.__table__
 CONTACTS = Contact.__table__
 
 
 def _lookup(session: Session, ws: int, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """One indexed `platform = ? AND external_id IN (…)` query per platform and chunk."""
+    by_platform: dict[str, list[str]] = {}
+    for p, e in keys:
+        by_platform.setdefault(p, []).append(e)
     out: dict[tuple[str, str], int] = {}
-    for start in range(0, len(keys), CHUNK):
-        chunk = keys[start:start + CHUNK]
-        cond = or_(*[and_(Identity.platform == p, Identity.external_id == e) for p, e in chunk])
-        for p, e, cid in session.execute(
-            select(Identity.platform, Identity.external_id, Identity.contact_id).where(
-                Identity.workspace_id == ws, cond
-            )
+    for platform, ext_ids in by_platform.items():
+        for e, cid in select_in(
+            session,
+            "SELECT external_id, contact_id FROM identities WHERE workspace_id = {ph} AND platform = {ph} "
+            "AND external_id IN ({in})",
+            (ws, platform), ext_ids, CHUNK,
         ):
-            out[(p, e)] = cid
+            out[(platform, e)] = cid
     return out
 
 
@@ -43,11 +46,11 @@ def resolve_or_create(
     found = _lookup(session, ws, keys)
     missing = [k for k in keys if k not in found]
     if missing:
-        new_ids = session.execute(
-            CONTACTS.insert().returning(CONTACTS.c.id, sort_by_parameter_order=True),
-            [{"workspace_id": ws, "display_name": (refs[k] or "")[:200], "attributes": {},
-              "blacklisted": False, "created_at": now, "updated_at": now} for k in missing],
-        ).scalars().all()
+        new_ids = allocate_ids(session, CONTACTS, len(missing))
+        session.execute(CONTACTS.insert(), [
+            {"id": cid, "workspace_id": ws, "display_name": (refs[k] or "")[:200], "attributes": {},
+             "blacklisted": False, "created_at": now, "updated_at": now}
+            for k, cid in zip(missing, new_ids, strict=True)])
         session.execute(
             insert_ignore(session, IDENTITIES, ["workspace_id", "platform", "external_id"]),
             [{"workspace_id": ws, "contact_id": cid, "platform": p, "external_id": e, "created_at": now}
@@ -59,8 +62,8 @@ def resolve_or_create(
         if lost:
             session.execute(delete(Contact).where(Contact.id.in_(lost)))
         found.update(winners)
-    survivor = survivors(session, ws, set(found.values()))
-    return {k: survivor.get(cid, cid) for k, cid in found.items()}
+    # A merge moves identities to the surviving contact, so an identity never points at an absorbed one.
+    return found
 
 
 def survivors(session: Session, ws: int, contact_ids: Iterable[int]) -> dict[int, int]:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from siyu.contacts import identities
 from siyu.events import hooks
 from siyu.events.schemas import MAX_KEY, EventIn, EventResult, Payload, payload_model
-from siyu.kit.db import insert_ignore
+from siyu.kit.db import bulk_insert_ignore_returning
 from siyu.kit.errors import Invalid
 from siyu.kit.ids import new_key
 from siyu.models import Event, Group
@@ -118,14 +118,13 @@ def _resolve_subjects(
     session: Session, ws: int, pending: list[_Pending], results: list[EventResult | None], now: datetime
 ) -> list[_Pending]:
     refs = {p.identity: p.display_name for p in pending if p.identity is not None}
-    if refs:
+    if refs:  # identities resolve straight to surviving contacts
         found = identities.resolve_or_create(session, ws, refs, now=now)
         for p in pending:
             if p.identity is not None:
                 p.row["contact_id"] = found[p.identity]
-
-    contact_ids = {p.row["contact_id"] for p in pending if p.row["contact_id"] is not None}
-    survivors = identities.survivors(session, ws, contact_ids) if contact_ids else {}
+    explicit = {p.row["contact_id"] for p in pending if p.identity is None and p.row["contact_id"] is not None}
+    survivors = identities.survivors(session, ws, explicit) if explicit else {}
     group_ids = {p.row["group_id"] for p in pending if p.row["group_id"] is not None}
     known_groups: set[int] = set()
     if group_ids:
@@ -135,7 +134,7 @@ def _resolve_subjects(
     kept: list[_Pending] = []
     for p in pending:
         cid = p.row["contact_id"]
-        if cid is not None:
+        if cid is not None and p.identity is None:
             if cid not in survivors:
                 results[p.index] = EventResult(index=p.index, status="rejected", code="unknown_contact",
                                                reason=f"no contact {cid}")
@@ -154,12 +153,10 @@ def append(session: Session, rows: list[dict[str, Any]]) -> dict[str, hooks.Stor
     """Insert rows that are new by source key; return them by key and run the automations subscribed to them."""
     if not rows:
         return {}
-    stmt = insert_ignore(session, EVENTS, ["workspace_id", "source_key"]).returning(
-        EVENTS.c.id, EVENTS.c.source_key
-    )
     stored: dict[str, hooks.StoredEvent] = {}
     by_key = {r["source_key"]: r for r in rows}
-    for event_id, key in session.execute(stmt, rows).all():
+    for event_id, key in bulk_insert_ignore_returning(session, EVENTS, rows, conflict=["workspace_id", "source_key"],
+                                                      returning=["id", "source_key"]):
         r = by_key[key]
         stored[key] = hooks.StoredEvent(
             id=event_id, workspace_id=r["workspace_id"], type=r["type"], contact_id=r["contact_id"],

@@ -84,16 +84,20 @@ class SandboxConnector:
         return self._deliver(session, action, now)
 
     def _deliver(self, session: Session, action: Action, now: datetime) -> Outcome:
+        """Put the message on the platform once: the idempotency key is the platform's memory of it."""
+        caps = self.capabilities(session, action.workspace_id)
+        private = action.kind == "direct_message" or (
+            action.kind == "welcome" and caps.direct_message == "welcome_only")
         group_ext = recipient = None
-        if action.group_id is not None and action.kind != "direct_message":
+        if action.group_id is not None and not private:
             group = session.get(Group, action.group_id)
             if group is None:
                 return Outcome("failed", error="group no longer exists")
             group_ext = group.external_id
-        if action.contact_id is not None and (group_ext is None or action.kind == "welcome"):
+        if private:
             recipient = session.scalar(select(Identity.external_id).where(
                 Identity.contact_id == action.contact_id, Identity.platform == self.name))
-            if recipient is None and group_ext is None:
+            if recipient is None:
                 return Outcome("failed", error="contact has no sandbox identity")
         text = str(action.payload.get("text", ""))
         stmt = insert_ignore(session, SandboxMessage.__table__, ["workspace_id", "idempotency_key"]).returning(

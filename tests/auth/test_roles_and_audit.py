@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from siyu.auth import service as auth
+
+
+def test_viewer_can_read_but_not_write(api: Any) -> None:
+    c = api("viewer")
+    assert c.get("/api/v1/communities").status_code == 200
+    for method, url, body in [
+        ("post", "/api/v1/communities", {"name": "X"}),
+        ("post", "/api/v1/groups", {"name": "G"}),
+        ("post", "/api/v1/tags", {"group": "a", "name": "b"}),
+        ("post", "/api/v1/sandbox/members", {"nickname": "n"}),
+    ]:
+        r = getattr(c, method)(url, json=body)
+        assert r.status_code == 403, url
+        assert r.json()["code"] == "forbidden"
+
+
+def test_sales_sees_contacts_but_not_setup_or_admin(api: Any) -> None:
+    c = api("sales")
+    assert c.get("/api/v1/contacts").status_code == 200
+    for url in ("/api/v1/users", "/api/v1/tokens", "/api/v1/audit", "/api/v1/communities", "/api/v1/actions"):
+        assert c.get(url).status_code == 403, url
+
+
+def test_operator_cannot_manage_users_or_tokens(api: Any) -> None:
+    c = api("operator")
+    assert c.post("/api/v1/users", json={"username": "x", "password": "12345678", "role": "admin"}).status_code == 403
+    assert c.post("/api/v1/tokens", json={"name": "t", "role": "admin"}).status_code == 403
+
+
+def test_admin_token_lifecycle_and_audit_trail(api: Any, app_client: Any) -> None:
+    c = api("admin")
+    r = c.post("/api/v1/tokens", json={"name": "crm-sync", "role": "operator"})
+    assert r.status_code == 201
+    token, token_id = r.json()["token"], r.json()["id"]
+    assert token.startswith("siyu_")
+    assert all(t.get("token") is None for t in c.get("/api/v1/tokens").json())  # shown once only
+    headers = {"Authorization": f"Bearer {token}"}
+    assert app_client.post("/api/v1/communities", json={"name": "审计"}, headers=headers).status_code == 201
+    assert c.delete(f"/api/v1/tokens/{token_id}").status_code == 204
+    assert app_client.get("/api/v1/communities", headers=headers).status_code == 401
+    log = c.get("/api/v1/audit").json()
+    actions = [(e["actor"], e["action"]) for e in log]
+    assert ("token:crm-sync", "community.create") in actions
+    assert ("token:test-admin", "token.create") in actions
+    assert ("token:test-admin", "token.revoke") in actions
+
+
+def test_users_passwords_and_last_admin(rt: Any, api: Any) -> None:
+    from siyu.kit.errors import Conflict, Invalid
+
+    with rt.tx() as s:
+        with pytest.raises(Invalid):
+            auth.create_user(s, 1, "weak", "short", "operator")
+        with pytest.raises(Invalid):
+            auth.create_user(s, 1, "x", "longenough", "superuser")
+        admin = auth.create_user(s, 1, "boss", "correct horse", "admin")
+        assert admin.password_hash.startswith("$argon2")
+    with rt.tx() as s:
+        assert auth.authenticate(s, "boss", "correct horse") is not None
+        assert auth.authenticate(s, "boss", "wrong password") is None
+        assert auth.authenticate(s, "nobody", "correct horse") is None
+        with pytest.raises(Conflict):
+            auth.update_user(s, 1, admin.id, role="viewer")

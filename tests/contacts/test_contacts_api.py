@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from typing import Any
+
+
+def test_create_search_tag_and_paginate(api: Any) -> None:
+    c = api()
+    ids = []
+    for i in range(30):
+        r = c.post("/api/v1/contacts", json={"display_name": f"客户{i:02d}",
+                                             "identities": [{"platform": "phone", "external_id": f"1380000{i:04d}"}]})
+        assert r.status_code == 201
+        ids.append(r.json()["id"])
+    dup = c.post("/api/v1/contacts", json={"identities": [{"platform": "phone", "external_id": "13800000000"}]})
+    assert dup.status_code == 409 and dup.json()["detail"]["contact_id"] == ids[0]
+    page = c.get("/api/v1/contacts?limit=10&offset=10").json()
+    assert page["total"] == 30 and len(page["items"]) == 10
+    assert c.get("/api/v1/contacts?q=客户07").json()["items"][0]["id"] == ids[7]
+    assert c.get("/api/v1/contacts?q=13800000021").json()["items"][0]["id"] == ids[21]
+    tagged = c.post(f"/api/v1/contacts/{ids[3]}/tags", json={"group": "意向", "name": "高"}).json()
+    assert tagged["tags"] == ["意向:高"]
+    tag_id = c.get("/api/v1/tags").json()[0]["id"]
+    assert [x["id"] for x in c.get(f"/api/v1/contacts?tag_id={tag_id}").json()["items"]] == [ids[3]]
+    assert c.delete(f"/api/v1/contacts/{ids[3]}/tags/{tag_id}").json()["tags"] == []
+    assert c.delete(f"/api/v1/contacts/{ids[3]}/tags/{tag_id}").status_code == 404
+
+
+def test_two_identities_proving_one_person_merge(api: Any) -> None:
+    c = api()
+    a = c.post("/api/v1/contacts", json={"display_name": "王芳",
+                                         "identities": [{"platform": "wecom", "external_id": "wmABC"}]}).json()
+    b = c.post("/api/v1/contacts", json={"identities": [{"platform": "email", "external_id": "wf@x.cn"}]}).json()
+    c.post(f"/api/v1/contacts/{b['id']}/tags", json={"group": "来源", "name": "官网"})
+    merged = c.post(f"/api/v1/contacts/{a['id']}/identities", json={"platform": "email", "external_id": "wf@x.cn"})
+    assert merged.status_code == 200
+    body = merged.json()
+    assert body["id"] == b["id"] or body["id"] == a["id"]
+    assert {i["platform"] for i in body["identities"]} == {"wecom", "email"}
+    assert body["tags"] == ["来源:官网"]
+    listed = c.get("/api/v1/contacts").json()
+    assert listed["total"] == 1
+    again = c.post(f"/api/v1/contacts/{a['id']}/merge", json={"absorb_contact_id": b["id"]})
+    assert again.status_code in (409, 404)
