@@ -221,3 +221,5 @@ def token_create(
 
 def main() -> None:
     app()
+if __name__ == "__main__":
+    main()

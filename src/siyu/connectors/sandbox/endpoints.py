@@ -58,6 +58,7 @@ def create_member(request: Request, body: MemberIn, who: Principal = Depends(req
     rt = runtime(request)
     with rt.tx() as s:
         m = service.create_member(s, who.workspace_id, body.nickname, now=rt.clock.now())
+        auth.audit(s, who, "sandbox.create_member", "sandbox_member", m.id, now=rt.clock.now())
         return MemberOut(id=m.id, external_id=m.external_id, nickname=m.nickname)
 
 
@@ -67,6 +68,7 @@ def scan(request: Request, member_id: int, body: ScanIn, who: Principal = Depend
     with rt.tx() as s:
         m = service.get_member(s, who.workspace_id, member_id)
         r = service.scan(s, rt.connectors, who.workspace_id, m, body.state, now=rt.clock.now())
+        auth.audit(s, who, "sandbox.scan", "sandbox_member", m.id, {"state": body.state}, now=rt.clock.now())
         return ScanOut(**r.__dict__)
 
 
@@ -77,6 +79,7 @@ def post(request: Request, member_id: int, body: PostIn, who: Principal = Depend
         m = service.get_member(s, who.workspace_id, member_id)
         g = communities.get_group(s, who.workspace_id, body.group_id)
         msg = service.post(s, who.workspace_id, m, g, body.text, now=rt.clock.now())
+        auth.audit(s, who, "sandbox.post", "sandbox_member", m.id, {"group_id": g.id}, now=rt.clock.now())
         return MessageOut.model_validate(msg, from_attributes=True)
 
 
@@ -87,6 +90,7 @@ def join(request: Request, member_id: int, body: GroupRef, who: Principal = Depe
         m = service.get_member(s, who.workspace_id, member_id)
         g = communities.get_group(s, who.workspace_id, body.group_id)
         service.join(s, who.workspace_id, m, g, now=rt.clock.now())
+        auth.audit(s, who, "sandbox.join", "sandbox_member", m.id, {"group_id": g.id}, now=rt.clock.now())
 
 
 @router.post("/members/{member_id}/leave", status_code=204)
@@ -96,6 +100,7 @@ def leave(request: Request, member_id: int, body: GroupRef, who: Principal = Dep
         m = service.get_member(s, who.workspace_id, member_id)
         g = communities.get_group(s, who.workspace_id, body.group_id)
         service.leave(s, who.workspace_id, m, g, now=rt.clock.now())
+        auth.audit(s, who, "sandbox.leave", "sandbox_member", m.id, {"group_id": g.id}, now=rt.clock.now())
 
 
 @router.get("/members/{member_id}/feed", response_model=list[MessageOut])
