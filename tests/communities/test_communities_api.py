@@ -55,9 +55,9 @@ def test_vest_accounts_and_robots_are_not_counted_as_members(api: Any, rt: Any) 
         group = service.get_group(s, 1, gid)
         for p in people:
             service.join(s, 1, group, p, now=rt.clock.now())
-    assert c.post(f"/api/v1/communities/{cid}/roles", json={"contact_id": people[0], "role": "vest"}).status_code == 201
-    assert c.post(f"/api/v1/communities/{cid}/roles", json={"contact_id": people[1], "role": "robot"}).status_code == 201
-    assert c.post(f"/api/v1/communities/{cid}/roles", json={"contact_id": people[2], "role": "kol"}).status_code == 201
+    for person, role in ((people[0], "vest"), (people[1], "robot"), (people[2], "kol")):
+        r = c.post(f"/api/v1/communities/{cid}/roles", json={"contact_id": person, "role": role})
+        assert r.status_code == 201
     bad = c.post(f"/api/v1/communities/{cid}/roles", json={"contact_id": people[3], "role": "king"})
     assert bad.status_code == 422
     with rt.tx() as s:

@@ -51,7 +51,8 @@ def test_bot_platform_welcomes_in_the_group_with_rules_and_activities(rt: Runtim
     msg = feed[0]
     assert msg.sender == "siyu" and msg.group_external_id is not None and msg.recipient_external_id is None
     assert msg.text.startswith("@王会计 欢迎加入会计圈！")
-    for part in ("【本群提供】每日早报", "【禁止】广告、外链", "【违规处理】两次移出", "周四 20:00 直播课", "您所在的省份"):
+    parts = ("【本群提供】每日早报", "【禁止】广告、外链", "【违规处理】两次移出", "周四 20:00 直播课", "您所在的省份")
+    for part in parts:
         assert part in msg.text
 
 

@@ -78,7 +78,8 @@ def create_user(request: Request, body: UserIn, who: Principal = Depends(require
 
 
 @router.patch("/users/{user_id}", response_model=UserOut)
-def patch_user(request: Request, user_id: int, body: UserPatch, who: Principal = Depends(require(Perm.ADMIN))) -> UserOut:
+def patch_user(request: Request, user_id: int, body: UserPatch,
+               who: Principal = Depends(require(Perm.ADMIN))) -> UserOut:
     rt = runtime(request)
     with rt.tx() as s:
         u = service.update_user(s, who.workspace_id, user_id, role=body.role, active=body.active)

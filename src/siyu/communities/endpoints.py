@@ -176,7 +176,8 @@ def create_group(request: Request, body: GroupIn, who: Principal = Depends(requi
 
 
 @router.get("/groups/{group_id}/members")
-def group_members(request: Request, group_id: int, who: Principal = Depends(require(Perm.READ))) -> list[dict[str, Any]]:
+def group_members(request: Request, group_id: int,
+                  who: Principal = Depends(require(Perm.READ))) -> list[dict[str, Any]]:
     with runtime(request).tx() as s:
         service.get_group(s, who.workspace_id, group_id)
         return [{"contact_id": c.id, "display_name": c.display_name, "joined_at": m.joined_at.isoformat(),

@@ -6,8 +6,7 @@ from sqlalchemy.orm import Session
 from siyu.auth import service as auth
 from siyu.auth.roles import Perm
 from siyu.auth.service import Principal
-from siyu.contacts import identities
-from siyu.contacts import service
+from siyu.contacts import identities, service
 from siyu.contacts.schemas import ContactIn, ContactOut, ContactPage, IdentityIn, IdentityOut, MergeIn, TagIn, TagOut
 from siyu.kit.errors import Conflict
 from siyu.kit.web import require, require_any, runtime

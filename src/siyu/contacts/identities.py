@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.orm import Session
 
 from siyu.kit.db import allocate_ids, insert_ignore, select_in
@@ -18,7 +18,7 @@ from siyu.models import Contact, ContactTag, Identity, Membership
 
 CHUNK = 500
 IDENTITIES = Identity.__table__
-CONTACTS = Contact.__table__
+CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
 
 
 def _lookup(session: Session, ws: int, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:

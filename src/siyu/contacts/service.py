@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from siyu.events import service as events
@@ -29,7 +29,7 @@ def search(session: Session, ws: int, *, q: str = "", tag_id: int | None = None,
         like = f"%{q.strip()}%"
         by_identity = select(Identity.contact_id).where(Identity.workspace_id == ws,
                                                         Identity.external_id.like(like))
-        cond = [Contact.display_name.like(like), Contact.id.in_(by_identity)]
+        cond: list[ColumnElement[bool]] = [Contact.display_name.like(like), Contact.id.in_(by_identity)]
         if q.strip().isdigit():
             cond.append(Contact.id == int(q.strip()))
         query = query.where(or_(*cond))

@@ -174,6 +174,6 @@ def complete_task(session: Session, connectors: ConnectorRegistry, workspace_id:
 
 
 def counts_by_state(session: Session, workspace_id: int) -> dict[str, int]:
-    return dict(session.execute(  # type: ignore[arg-type]
+    return dict(session.execute(
         select(Action.state, func.count()).where(Action.workspace_id == workspace_id).group_by(Action.state)
     ).all())

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from siyu.acquisition import service as acquisition
 from siyu.acquisition.schemas import ChannelCodeIn
 from siyu.communities import service as communities
-from siyu.communities.schemas import CommunityIn, GroupIn, Profile, Rules, TargetUsers
+from siyu.communities.schemas import CommunityIn, GroupIn, Profile, Question, Rules, TargetUsers
 from siyu.config import Settings
 from siyu.connectors.sandbox import service as sandbox
 from siyu.delivery import service as outbox
@@ -47,8 +47,8 @@ def _knowledge() -> CommunityIn:
                     penalties="第一次提醒，第二次移出群聊并拉黑"),
         welcome_text="欢迎加入会计人知识社群！这里每天早上 8 点有政策早报，周四晚 8 点直播课。",
         activities="本周四 20:00 直播：《2026 个税汇算清缴要点》",
-        questionnaire=[{"question": "您所在的省份", "tag_group": "省份", "options": ["广东", "浙江", "江苏", "其他"]},
-                       {"question": "您的角色", "tag_group": "角色", "options": ["会计", "财务经理", "老板", "学生"]}],
+        questionnaire=[Question(question="您所在的省份", tag_group="省份", options=["广东", "浙江", "江苏", "其他"]),
+                       Question(question="您的角色", tag_group="角色", options=["会计", "财务经理", "老板", "学生"])],
         default_capacity=200,
     )
 

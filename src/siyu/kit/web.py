@@ -27,7 +27,7 @@ CSRF_HEADER = "x-csrf-token"
 
 
 def runtime(request: Request) -> Runtime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
+    return request.app.state.runtime
 
 
 def csrf_token(request: Request) -> str:
@@ -54,7 +54,7 @@ async def _check_csrf(request: Request) -> None:
 async def current_principal(request: Request) -> auth.Principal:
     cached = getattr(request.state, "principal", None)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     rt = runtime(request)
     header = request.headers.get("authorization", "")
     principal: auth.Principal | None = None

@@ -41,7 +41,7 @@ def register_tasks(huey: Huey, runtime: Runtime) -> dict[str, Any]:
     return {"delivery.deliver": deliver, "delivery.sweep": sweep}
 
 
-class EmbeddedConsumer(Consumer):  # type: ignore[misc]
+class EmbeddedConsumer(Consumer):
     """A Huey consumer that runs in threads inside `siyu serve`, leaving signals to the web server."""
 
     def _set_signal_handlers(self) -> None:

@@ -127,5 +127,5 @@ def set_mode(session: Session, ws: int, mode: str) -> None:
 
 
 def nicknames(session: Session, ws: int) -> dict[str, str]:
-    return dict(session.execute(select(SandboxMember.external_id, SandboxMember.nickname)  # type: ignore[arg-type]
+    return dict(session.execute(select(SandboxMember.external_id, SandboxMember.nickname)
                                 .where(SandboxMember.workspace_id == ws)).all())
