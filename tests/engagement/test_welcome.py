@@ -136,3 +136,19 @@ def test_questionnaire_answers_become_tags(rt: Runtime) -> None:
         with pytest.raises(Invalid) as bad:
             welcome.answer(s, 1, cid, contact_id, {"您所在的省份": "火星"}, now=rt.clock.now())
         assert bad.value.code == "invalid_option"
+
+
+def test_removal_is_automatic_on_a_bot_platform_and_recorded(rt: Runtime) -> None:
+    from siyu.delivery import service as outbox
+    from siyu.events import service as events
+
+    cid, state = _community(rt)
+    _, contact_id = _member_scans(rt, state)
+    with rt.tx() as s:
+        gid = communities.groups(s, 1, cid)[0].id
+        outbox.plan(s, 1, key="remove:1", kind="remove_member", connector="sandbox", now=rt.clock.now(),
+                    group_id=gid, contact_id=contact_id)
+    with rt.tx() as s:
+        assert communities.active_membership(s, gid, contact_id) is None
+        types = [e.type for e in events.timeline(s, 1, contact_id)]
+    assert "group.member_left" in types and "action.sent" in types

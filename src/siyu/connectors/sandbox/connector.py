@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siyu.connectors.base import Capabilities, Outcome
 from siyu.kit.db import insert_ignore
-from siyu.models import Action, Group, Identity, Membership, SandboxMessage, Workspace
+from siyu.models import Action, Group, Identity, SandboxMessage, Workspace
 
 BOT = Capabilities()
 WECOM_LIKE = Capabilities(
@@ -112,8 +112,14 @@ class SandboxConnector:
         return Outcome("sent", {"message_id": row[0]})
 
     def _remove(self, session: Session, action: Action, now: datetime) -> Outcome:
-        session.execute(update(Membership).where(
-            Membership.group_id == action.group_id, Membership.contact_id == action.contact_id,
-            Membership.left_at.is_(None),
-        ).values(left_at=now, quit_scene="removed"))
+        from siyu.communities import service as communities
+        from siyu.kit.errors import NotFound
+
+        group = session.get(Group, action.group_id) if action.group_id is not None else None
+        if group is None or action.contact_id is None:
+            return Outcome("failed", error="removal needs a group and a contact")
+        try:
+            communities.leave(session, action.workspace_id, group, action.contact_id, now=now, scene="removed")
+        except NotFound:
+            return Outcome("sent", {"removed": True, "note": "was no longer in the group"})
         return Outcome("sent", {"removed": True})
