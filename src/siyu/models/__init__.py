@@ -1,9 +1,9 @@
 """All tables, imported here so Alembic and `Base.metadata` see every one."""
 
+from siyu.models.acquisition import ChannelCode
 from siyu.models.auth import ApiToken, AuditEntry, User
 from siyu.models.community import Community, CommunityRole, Group, Membership
 from siyu.models.contact import Contact, ContactTag, Identity, Tag, TagGroup
-from siyu.models.acquisition import ChannelCode
 from siyu.models.delivery import Action
 from siyu.models.event import Event
 from siyu.models.sandbox import SandboxMember, SandboxMessage
