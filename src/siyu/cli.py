@@ -115,6 +115,9 @@ def serve(
     rt = Runtime(settings)
     rt.ensure_workspace()
     consumer = start_embedded(rt.huey, workers, periodic=scheduler) if workers > 0 else None
+    if consumer is None and scheduler:
+        out.print("[yellow]--workers 0: this process runs no delivery and no periodic jobs; "
+                  "run `siyu worker` and one `siyu scheduler` beside it.[/]")
     pw = data / "initial-admin-password.txt"
     out.print(f"[bold]siyu {__version__}[/] console and API on [link]http://{host}:{port}[/link]")
     if pw.exists():
@@ -134,8 +137,9 @@ def _consumer(data: Path, workers: int, periodic: bool) -> None:
 
     settings = _require_workspace(data)
     rt = Runtime(settings)
+    # SIGTERM (systemd, docker stop) finishes in-flight deliveries instead of leaving them to the sweeper.
     consumer = rt.huey.create_consumer(workers=workers, worker_type="thread", periodic=periodic,
-                                       check_worker_health=True)
+                                       check_worker_health=True, graceful_signal="TERM")
     out.print(f"{'scheduler' if periodic else 'worker'} started ({workers} threads, queue "
               f"{'redis' if settings.is_redis_queue else settings.queue_path})")
     consumer.run()

@@ -48,18 +48,21 @@ class Runtime:
         with transaction(self.sessions) as s:
             yield s
 
-    def enqueue_delivery(self, action_ids: list[int]) -> None:
+    def enqueue_delivery(self, action_ids: list[int], delay_s: float = 0.0) -> None:
         task = self.tasks["delivery.deliver"]
         for action_id in action_ids:
             try:
-                task(action_id)
+                if delay_s > 0 and not self.huey.immediate:
+                    task.schedule(args=(action_id,), delay=delay_s)
+                elif delay_s <= 0:
+                    task(action_id)
             except Exception:  # the sweeper re-queues anything whose job was lost
                 log.exception("could not enqueue action %s", action_id)
 
     def _after_commit(self, session: Session) -> None:
-        ids: list[int] = session.info.pop(PENDING_KEY, [])
-        if ids:
-            self.enqueue_delivery(ids)
+        pending: list[tuple[int, float]] = session.info.pop(PENDING_KEY, [])
+        for action_id, delay_s in pending:
+            self.enqueue_delivery([action_id], delay_s)
 
     def _after_rollback(self, session: Session, previous_transaction: Any) -> None:
         session.info.pop(PENDING_KEY, None)

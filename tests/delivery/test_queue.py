@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from siyu.communities import service as communities
 from siyu.communities.schemas import CommunityIn, GroupIn
 from siyu.delivery import service as outbox
 from siyu.delivery import tasks
-from siyu.kit.clock import SystemClock
+from siyu.kit.clock import FrozenClock, SystemClock
 from siyu.models import Action, SandboxMessage
 from siyu.runtime import Runtime
 from siyu.worker.queue import start_embedded
@@ -83,9 +84,12 @@ def test_consumer_delivers_each_action_once(queued: Runtime) -> None:
 
 def test_sweeper_requeues_actions_whose_jobs_were_lost(queued: Runtime) -> None:
     rt = queued
+    rt.clock = FrozenClock()
     ids = _plan_posts(rt, 5)
     rt.huey.flush()                       # the queue lost every job (e.g. Redis restarted empty)
     assert _sent(rt) == 0
+    assert tasks.sweep(rt)["requeued"] == 0          # within the grace period a job may still be on its way
+    rt.clock.advance(timedelta(seconds=rt.settings.sending_lease_seconds + 1))
     result = tasks.sweep(rt)
     assert result["requeued"] == len(ids)
     consumer = start_embedded(rt.huey, workers=1, periodic=False)
@@ -100,3 +104,28 @@ def test_a_job_for_an_already_delivered_action_does_nothing(rt: Any) -> None:
     assert tasks.deliver(rt, aid) is None  # a duplicate job finds nothing to claim
     with rt.tx() as s:
         assert s.scalar(select(func.count()).select_from(SandboxMessage)) == 1
+
+
+def test_a_failed_attempt_schedules_its_retry_at_the_backoff_time(settings: config.Settings,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from siyu.connectors.sandbox.connector import SandboxConnector
+
+    def down(self: object, session: object, act: object, now: object) -> None:
+        raise ConnectionError("platform down")
+
+    monkeypatch.setattr(SandboxConnector, "perform", down)
+    rt = Runtime(settings, clock=FrozenClock())
+    rt.huey.flush()
+    rt.ensure_workspace()
+    try:
+        [aid] = _plan_posts(rt, 1)
+        assert tasks.deliver(rt, aid) == "retry"
+        # the queue holds the first job (no consumer ran it) and the retry, due after the 10 s backoff
+        jobs = rt.huey.pending() + rt.huey.scheduled()
+        retries = [j for j in jobs if j.eta is not None]
+        assert len(jobs) == 2 and len(retries) == 1 and retries[0].args == (aid,)
+        wait = (retries[0].eta - datetime.now(UTC).replace(tzinfo=None)).total_seconds()
+        assert 5 < wait <= 10
+    finally:
+        rt.huey.flush()
+        rt.close()

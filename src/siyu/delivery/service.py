@@ -7,6 +7,7 @@ the sweeper waits out the lease and asks the connector whether the platform alre
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,10 +17,11 @@ from sqlalchemy.orm import Session
 from siyu.connectors.base import Outcome
 from siyu.connectors.registry import ConnectorRegistry
 from siyu.events import service as events
-from siyu.kit.db import insert_ignore
+from siyu.kit.db import insert_ignore, transaction
 from siyu.kit.errors import Conflict, NotFound
 from siyu.models import Action
 
+log = logging.getLogger("siyu.delivery")
 ACTIONS = Action.__table__
 PENDING_KEY = "siyu_dispatch"
 OPEN_STATES = ("planned", "retry")
@@ -56,9 +58,14 @@ def plan(
     ).first()
     if row is None:
         return None
-    if due_at is None or due_at <= now:
-        session.info.setdefault(PENDING_KEY, []).append(row[0])
+    delay = 0.0 if due_at is None else (due_at - now).total_seconds()
+    _queue_after_commit(session, int(row[0]), delay)
     return int(row[0])
+
+
+def _queue_after_commit(session: Session, action_id: int, delay_s: float) -> None:
+    """Jobs are queued only once the action is committed (the runtime's after_commit hook sends them)."""
+    session.info.setdefault(PENDING_KEY, []).append((action_id, max(0.0, delay_s)))
 
 
 def claim(session: Session, action_id: int, now: datetime) -> Action | None:
@@ -74,7 +81,8 @@ def claim(session: Session, action_id: int, now: datetime) -> Action | None:
     return session.get(Action, action_id, populate_existing=True)
 
 
-def finish(session: Session, action: Action, outcome: Outcome, now: datetime, *, max_attempts: int) -> None:
+def finish(session: Session, action: Action, outcome: Outcome, now: datetime, *, max_attempts: int,
+           retry_at: datetime | None = None) -> None:
     """Record what the platform said, schedule a retry with backoff, and log the outcome as an event."""
     state = outcome.state
     if state == "retry" and action.attempts >= max_attempts:
@@ -86,7 +94,8 @@ def finish(session: Session, action: Action, outcome: Outcome, now: datetime, *,
     action.result = {**action.result, **outcome.result}
     action.last_error = outcome.error[:2000]
     if state == "retry":
-        action.next_attempt_at = now + timedelta(seconds=min(3600, 10 * 2 ** (action.attempts - 1)))
+        action.next_attempt_at = retry_at or now + timedelta(seconds=min(3600, 10 * 2 ** (action.attempts - 1)))
+        _queue_after_commit(session, action.id, (action.next_attempt_at - now).total_seconds())
     if state in ("sent", "task_done"):
         action.sent_at = now
     ev = OUTCOME_EVENT.get(state)
@@ -102,8 +111,6 @@ def finish(session: Session, action: Action, outcome: Outcome, now: datetime, *,
 def deliver(factory: Any, connectors: ConnectorRegistry, action_id: int, now: datetime,
             *, max_attempts: int = 5) -> str | None:
     """Deliver one action. `factory` makes sessions; each step commits on its own."""
-    from siyu.kit.db import transaction
-
     with transaction(factory) as s:
         action = claim(s, action_id, now)
         if action is None:
@@ -116,36 +123,56 @@ def deliver(factory: Any, connectors: ConnectorRegistry, action_id: int, now: da
     except Exception as exc:  # a platform error is the action's problem, not the worker's
         outcome = Outcome("retry", error=f"{type(exc).__name__}: {exc}")
     with transaction(factory) as s:
-        fresh = s.get(Action, action_id)
-        assert fresh is not None
+        fresh = s.get(Action, action_id, populate_existing=True)
+        if fresh is None or fresh.state != "sending" or fresh.attempts != action.attempts:
+            # The sweeper took the action over (this worker outlived its lease); its verdict stands.
+            log.warning("action %s was taken over while being sent; dropping this outcome (%s)",
+                        action_id, outcome.state)
+            return None
         finish(s, fresh, outcome, now, max_attempts=max_attempts)
         return fresh.state
 
 
-def due_ids(session: Session, now: datetime, limit: int = 1000) -> list[int]:
+def due_ids(session: Session, before: datetime, limit: int = 1000) -> list[int]:
     return list(session.scalars(
-        select(Action.id).where(Action.state.in_(OPEN_STATES), Action.next_attempt_at <= now)
+        select(Action.id).where(Action.state.in_(OPEN_STATES), Action.next_attempt_at <= before)
         .order_by(Action.next_attempt_at).limit(limit)
     ))
 
 
 def reconcile_stale(factory: Any, connectors: ConnectorRegistry, now: datetime, *, lease_s: int,
                     max_attempts: int) -> int:
-    """Actions stuck in `sending` past the lease: the platform decides whether they went out."""
-    from siyu.kit.db import transaction
+    """Actions left in `sending` past the lease: the platform decides whether they went out.
 
-    fixed = 0
+    Each action is first taken over (sending → reconciling) in its own short transaction, so two sweepers never
+    reconcile the same action and a worker that wakes up late drops its outcome; the platform is asked outside
+    any lock.
+    """
+    cutoff = now - timedelta(seconds=lease_s)
     with transaction(factory) as s:
-        stale = list(s.scalars(select(Action).where(
-            Action.state == "sending", Action.updated_at <= now - timedelta(seconds=lease_s))))
-        for action in stale:
+        stale = list(s.scalars(select(Action.id).where(
+            Action.state.in_(("sending", "reconciling")), Action.updated_at <= cutoff).limit(500)))
+    fixed = 0
+    for action_id in stale:
+        with transaction(factory) as s:
+            taken = s.execute(
+                update(Action).where(Action.id == action_id, Action.state.in_(("sending", "reconciling")),
+                                     Action.updated_at <= cutoff)
+                .values(state="reconciling", updated_at=now).execution_options(synchronize_session=False))
+            if taken.rowcount != 1:  # type: ignore[attr-defined]
+                continue
+        with transaction(factory) as s:
+            action = s.get(Action, action_id)
+            assert action is not None
             outcome = connectors.get(action.connector).reconcile(s, action)
+        with transaction(factory) as s:
+            action = s.get(Action, action_id, populate_existing=True)
+            if action is None or action.state != "reconciling":
+                continue
             if outcome is None:
                 outcome = Outcome("retry", error="interrupted while sending; not on the platform, resending")
-                action.next_attempt_at = now
-            finish(s, action, outcome, now, max_attempts=max_attempts + 1)
-            if action.state == "retry":
-                action.next_attempt_at = now
+            # The interrupted attempt does not count against the action's retry budget.
+            finish(s, action, outcome, now, max_attempts=max_attempts + 1, retry_at=now)
             fixed += 1
     return fixed
 

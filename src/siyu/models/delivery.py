@@ -13,7 +13,8 @@ from siyu.kit.db import Base, BigId, JsonType, UTCDateTime
 class Action(Base):
     """An outbox row: something siyu decided to do on a platform, delivered at most once per idempotency key.
 
-    States: planned → sending → sent | retry → … | failed | task_open → task_done | expired.
+    States: planned → sending → sent | retry → … | failed | task_open → task_done | expired; `reconciling` while the
+    sweeper settles an action a crash left in `sending`.
     """
 
     __tablename__ = "actions"
