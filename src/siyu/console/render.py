@@ -1,14 +1,142 @@
-"""Template rendering for the console (stub; replaced by the console build)."""
+"""Template rendering for the console: one Jinja2 environment per locale, autoescaped, with gettext installed.
+
+Everything members write (nicknames, messages, answers) reaches the page through autoescape only; chart data goes
+through `|tojson`. Domain errors on HTML pages become a friendly page, or an inline alert for HTMX requests.
+"""
 
 from __future__ import annotations
 
-from fastapi import Request
-from fastapi.responses import HTMLResponse
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from siyu.auth.roles import Perm, allowed
+from siyu.kit import i18n
 from siyu.kit.errors import SiyuError
+from siyu.kit.web import csrf_token, runtime
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+LANG_COOKIE = "siyu_lang"
+FLASH_KEY = "flash"
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction whose translation happens later, in the template."""
+    return message
+
+
+@cache
+def environment(locale: str) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    env.globals["Perm"] = Perm
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
+    return env
+
+
+def locale_of(request: Request) -> str:
+    cached = getattr(request.state, "locale", None)
+    if isinstance(cached, str):
+        return cached
+    locale = i18n.negotiate(request.headers.get("accept-language"), request.cookies.get(LANG_COOKIE))
+    request.state.locale = locale
+    return locale
+
+
+def gettext(request: Request, message: str) -> str:
+    return str(i18n.translations(locale_of(request)).ugettext(message))
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("Asia/Shanghai")
+
+
+def zone(request: Request) -> ZoneInfo:
+    return _zone(runtime(request).settings.timezone)
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def flash(request: Request, message: str, kind: str = "ok") -> None:
+    """Queue a message (an English msgid, translated when shown) for the next page."""
+    items = list(request.session.get(FLASH_KEY, []))
+    items.append([kind, message])
+    request.session[FLASH_KEY] = items[-5:]
+
+
+def _pop_flash(request: Request) -> list[tuple[str, str]]:
+    items = request.session.pop(FLASH_KEY, []) if "session" in request.scope else []
+    return [(str(k), str(m)) for k, m in items]
+
+
+def context(request: Request, extra: dict[str, Any]) -> dict[str, Any]:
+    tz = zone(request)
+    principal = getattr(request.state, "principal", None)
+    role = principal.role if principal is not None else ""
+
+    def fmt_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        if value is None:
+            return ""
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(tz).strftime(fmt)
+
+    def can(perm: str) -> bool:
+        return bool(role) and allowed(role, Perm(perm))
+
+    base: dict[str, Any] = {
+        "request": request,
+        "principal": principal,
+        "role": role,
+        "can": can,
+        "dt": fmt_dt,
+        "tz_name": tz.key,
+        "locale": locale_of(request),
+        "csrf": csrf_token(request) if "session" in request.scope else "",
+        "path": request.url.path,
+        "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        "flashes": _pop_flash(request),
+        "nav": extra.pop("nav", ""),
+    }
+    base.update(extra)
+    return base
+
+
+def render(request: Request, template: str, status_code: int = 200, **extra: Any) -> HTMLResponse:
+    env = environment(locale_of(request))
+    html = env.get_template(template).render(context(request, extra))
+    return HTMLResponse(html, status_code=status_code)
+
+
+def done(request: Request, url: str) -> Response:
+    """After a successful form post: HTMX navigates with HX-Redirect, a plain form gets a 303."""
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
 
 
 def error_page(request: Request, exc: SiyuError) -> HTMLResponse:
-    from html import escape
-
-    return HTMLResponse(f"<h1>{exc.status}</h1><p>{escape(exc.message)}</p>", status_code=exc.status)
+    if is_htmx(request):
+        resp = render(request, "_error.html", status_code=exc.status, error=exc)
+        resp.headers["HX-Retarget"] = "#flash"
+        resp.headers["HX-Reswap"] = "innerHTML show:window:top"
+        return resp
+    return render(request, "error.html", status_code=exc.status, error=exc)

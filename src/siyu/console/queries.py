@@ -1,0 +1,80 @@
+"""Read-only queries the console needs and no REST endpoint does (dashboard figures, names for ids)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from siyu.models import Action, ChannelCode, Community, Contact, Event, Group
+
+
+def contact_count(session: Session, ws: int) -> int:
+    return session.scalar(select(func.count()).select_from(Contact).where(
+        Contact.workspace_id == ws, Contact.merged_into_id.is_(None))) or 0
+
+
+def local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0, 0), tzinfo=tz)
+
+
+def events_per_day(session: Session, ws: int, today: date, tz: ZoneInfo, days: int = 30) -> list[tuple[date, int]]:
+    """Events per local day for the last `days` days (today included), in one pass over the range."""
+    first = today - timedelta(days=days - 1)
+    bounds = [local_midnight(first + timedelta(days=i), tz) for i in range(days + 1)]
+    sums = [
+        func.coalesce(func.sum(case((and_(Event.occurred_at >= bounds[i], Event.occurred_at < bounds[i + 1]), 1),
+                                    else_=0)), 0)
+        for i in range(days)
+    ]
+    row = session.execute(select(*sums).where(Event.workspace_id == ws, Event.occurred_at >= bounds[0],
+                                              Event.occurred_at < bounds[-1])).one()
+    return [(first + timedelta(days=i), int(row[i] or 0)) for i in range(days)]
+
+
+def events_between(session: Session, ws: int, start: datetime, end: datetime) -> int:
+    return session.scalar(select(func.count()).select_from(Event).where(
+        Event.workspace_id == ws, Event.occurred_at >= start, Event.occurred_at < end)) or 0
+
+
+def group_names(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return {i: n for i, n in session.execute(select(Group.id, Group.name).where(Group.id.in_(ids)))}
+
+
+def community_names(session: Session, ws: int) -> dict[int, str]:
+    return {i: n for i, n in session.execute(select(Community.id, Community.name)
+                                             .where(Community.workspace_id == ws))}
+
+
+def code_names(session: Session, ws: int) -> dict[int, str]:
+    return {i: n for i, n in session.execute(select(ChannelCode.id, ChannelCode.name)
+                                             .where(ChannelCode.workspace_id == ws))}
+
+
+def contact_names(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return {i: n for i, n in session.execute(select(Contact.id, Contact.display_name).where(Contact.id.in_(ids)))}
+
+
+def recent_actions(session: Session, ws: int, limit: int = 30) -> list[Action]:
+    return list(session.scalars(select(Action).where(Action.workspace_id == ws)
+                                .order_by(Action.id.desc()).limit(limit)))
+
+
+def contact_of_identity(session: Session, ws: int, platform: str, external_id: str) -> int | None:
+    from siyu.models import Identity
+
+    return session.scalar(select(Identity.contact_id).where(
+        Identity.workspace_id == ws, Identity.platform == platform, Identity.external_id == external_id))
+
+
+def groups_by_external(session: Session, ws: int, external_ids: set[str]) -> dict[str, Group]:
+    if not external_ids:
+        return {}
+    return {g.external_id: g for g in session.scalars(select(Group).where(
+        Group.workspace_id == ws, Group.external_id.in_(external_ids)))}

@@ -1,0 +1,196 @@
+"""Communities (A1 profile, A2 type, A3 rules, C1 welcome + questionnaire), their roles (A4) and groups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
+
+from siyu.auth import service as auth
+from siyu.auth.roles import Perm
+from siyu.auth.service import Principal
+from siyu.communities import rules_text, service
+from siyu.communities.schemas import ROLES, CommunityIn, CommunityPatch, GroupIn, RoleIn, Rules
+from siyu.console.render import N_, done, flash, render
+from siyu.console.views.common import form_data, integer, options, parse, text
+from siyu.kit.web import require, runtime
+from siyu.models import Community
+
+router = APIRouter()
+
+TYPES = ("traffic", "flash", "content", "checkin")
+PROFILE_CHOICES: dict[str, tuple[str, ...]] = {
+    "purpose": ("acquire", "convert", "retain"),
+    "orientation": ("interest", "knowledge", "product", "vertical", "other"),
+    "scale": ("small", "growing"),
+    "expansion": ("open", "share_to_join", "invite_only", "card"),
+    "management": ("flat", "pyramid"),
+    "function": ("communication", "functional"),
+    "fee": ("free", "paid"),
+}
+TARGET_KINDS = ("users", "decision_makers", "both")
+PROFILE_TEXT = ("north_star", "culture")
+TARGET_TEXT = ("description", "age", "gender", "region", "occupation")
+RULE_FIELDS = ("name_card", "offers", "how_to_ask", "forbidden", "allowed", "penalties")
+MAX_QUESTIONS = 10
+
+
+def community_data(form: FormData) -> dict[str, Any]:
+    """The form as the API's CommunityIn shape."""
+    profile: dict[str, Any] = {k: text(form, f"profile.{k}") for k in PROFILE_CHOICES if text(form, f"profile.{k}")}
+    for k in PROFILE_TEXT:
+        profile[k] = text(form, f"profile.{k}")
+    fee_amount = text(form, "profile.fee_amount")
+    if fee_amount:
+        profile["fee_amount"] = fee_amount
+    target: dict[str, Any] = {k: text(form, f"target.{k}") for k in TARGET_TEXT}
+    if text(form, "target.kind"):
+        target["kind"] = text(form, "target.kind")
+    profile["target_users"] = target
+    questions = []
+    for i in range(MAX_QUESTIONS):
+        q = text(form, f"q{i}.question")
+        group = text(form, f"q{i}.tag_group")
+        opts = options(text(form, f"q{i}.options"))
+        if q or group or opts:
+            questions.append({"question": q, "tag_group": group, "options": opts})
+    data: dict[str, Any] = {
+        "name": text(form, "name"),
+        "type": text(form, "type") or "content",
+        "profile": profile,
+        "rules": {k: text(form, f"rules.{k}") for k in RULE_FIELDS},
+        "welcome_text": text(form, "welcome_text"),
+        "activities": text(form, "activities"),
+        "questionnaire": questions,
+    }
+    capacity = integer(form, "default_capacity")
+    if capacity is not None:
+        data["default_capacity"] = capacity
+    return data
+
+
+def preview(rules: dict[str, Any], title: str) -> dict[str, Any]:
+    rendered = rules_text.render(Rules.model_validate(rules or {}), title)
+    fit = rules_text.fit(rendered)
+    return {"text": rendered, "lines": fit.lines, "max_lines": fit.max_lines, "fits": fit.fits}
+
+
+def _form_page(request: Request, community: Community | None, values: dict[str, Any]) -> dict[str, Any]:
+    return {"values": values, "types": TYPES, "profile_choices": PROFILE_CHOICES, "target_kinds": TARGET_KINDS,
+            "rule_fields": RULE_FIELDS, "max_questions": MAX_QUESTIONS, "community": community}
+
+
+def _values(c: Community | None) -> dict[str, Any]:
+    if c is None:
+        return CommunityIn(name="x").model_dump(mode="json") | {"name": ""}
+    return {"name": c.name, "type": c.type, "profile": c.profile, "rules": c.rules,
+            "welcome_text": c.welcome_text, "activities": c.activities, "questionnaire": c.questionnaire,
+            "default_capacity": c.default_capacity}
+
+
+@router.get("/communities", response_class=HTMLResponse)
+def list_communities(request: Request, who: Principal = Depends(require(Perm.READ))) -> HTMLResponse:
+    with runtime(request).tx() as s:
+        rows = []
+        for c in service.list_all(s, who.workspace_id):
+            groups = service.groups(s, who.workspace_id, c.id)
+            counts = service.member_counts(s, c)
+            rows.append({"c": c, "groups": len(groups), "members": sum(counts.values()),
+                         "preview": preview(c.rules, c.name)})
+        return render(request, "communities/list.html", nav="communities", rows=rows)
+
+
+@router.get("/communities/new", response_class=HTMLResponse)
+def new_community(request: Request, who: Principal = Depends(require(Perm.WRITE))) -> HTMLResponse:
+    values = _values(None)
+    return render(request, "communities/new.html", nav="communities", preview=preview({}, ""),
+                  **_form_page(request, None, values))
+
+
+@router.post("/communities")
+def create_community(request: Request, form: FormData = Depends(form_data),
+                     who: Principal = Depends(require(Perm.WRITE))) -> Response:
+    body = parse(CommunityIn, community_data(form))
+    rt = runtime(request)
+    with rt.tx() as s:
+        c = service.create(s, who.workspace_id, body)
+        auth.audit(s, who, "community.create", "community", c.id, {"name": c.name}, now=rt.clock.now())
+        cid = c.id
+    flash(request, N_("Community created."))
+    return done(request, f"/communities/{cid}")
+
+
+@router.post("/communities/preview-rules", response_class=HTMLResponse)
+def preview_rules(request: Request, form: FormData = Depends(form_data),
+                  who: Principal = Depends(require(Perm.READ))) -> HTMLResponse:
+    rules = parse(Rules, {k: text(form, f"rules.{k}") for k in RULE_FIELDS})
+    return render(request, "communities/_phone.html", preview=preview(rules.model_dump(), text(form, "name")))
+
+
+@router.get("/communities/{community_id:int}", response_class=HTMLResponse)
+def community_detail(request: Request, community_id: int,
+                     who: Principal = Depends(require(Perm.READ))) -> HTMLResponse:
+    with runtime(request).tx() as s:
+        c = service.get(s, who.workspace_id, community_id)
+        groups = service.groups(s, who.workspace_id, c.id)
+        occ = service.occupancy(s, [g.id for g in groups])
+        counted = service.member_counts(s, c)
+        roles = service.roles(s, c.id)
+        return render(request, "communities/detail.html", nav="communities", preview=preview(c.rules, c.name),
+                      groups=groups, occupancy=occ, counted=counted, roles=roles, role_names=ROLES,
+                      **_form_page(request, c, _values(c)))
+
+
+@router.post("/communities/{community_id:int}")
+def update_community(request: Request, community_id: int, form: FormData = Depends(form_data),
+                     who: Principal = Depends(require(Perm.WRITE))) -> Response:
+    body = parse(CommunityPatch, community_data(form))
+    rt = runtime(request)
+    with rt.tx() as s:
+        c = service.update(s, who.workspace_id, community_id, body)
+        auth.audit(s, who, "community.update", "community", c.id, {"fields": sorted(body.model_fields_set)},
+                   now=rt.clock.now())
+    flash(request, N_("Community saved."))
+    return done(request, f"/communities/{community_id}")
+
+
+@router.post("/communities/{community_id:int}/roles")
+def add_role(request: Request, community_id: int, form: FormData = Depends(form_data),
+             who: Principal = Depends(require(Perm.WRITE))) -> Response:
+    body = parse(RoleIn, {"contact_id": integer(form, "contact_id"), "role": text(form, "role")})
+    rt = runtime(request)
+    with rt.tx() as s:
+        service.add_role(s, who.workspace_id, community_id, body)
+        auth.audit(s, who, "community.add_role", "community", community_id, body.model_dump(), now=rt.clock.now())
+    flash(request, N_("Role added."))
+    return done(request, f"/communities/{community_id}#roles")
+
+
+@router.post("/communities/{community_id:int}/roles/{role_id:int}/delete")
+def remove_role(request: Request, community_id: int, role_id: int,
+                who: Principal = Depends(require(Perm.WRITE))) -> Response:
+    rt = runtime(request)
+    with rt.tx() as s:
+        service.remove_role(s, who.workspace_id, community_id, role_id)
+        auth.audit(s, who, "community.remove_role", "community", community_id, {"role_id": role_id},
+                   now=rt.clock.now())
+    flash(request, N_("Role removed."))
+    return done(request, f"/communities/{community_id}#roles")
+
+
+@router.post("/communities/{community_id:int}/groups")
+def add_group(request: Request, community_id: int, form: FormData = Depends(form_data),
+              who: Principal = Depends(require(Perm.WRITE))) -> Response:
+    data: dict[str, Any] = {"name": text(form, "name"), "community_id": community_id, "owner": text(form, "owner")}
+    capacity = integer(form, "capacity")
+    if capacity is not None:
+        data["capacity"] = capacity
+    body = parse(GroupIn, data)
+    rt = runtime(request)
+    with rt.tx() as s:
+        g = service.create_group(s, who.workspace_id, body, now=rt.clock.now())
+        auth.audit(s, who, "group.create", "group", g.id, {"name": g.name}, now=rt.clock.now())
+    flash(request, N_("Group created."))
+    return done(request, f"/communities/{community_id}#groups")

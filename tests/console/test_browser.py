@@ -1,0 +1,179 @@
+"""The console in a real browser (Debian's Chromium via Playwright) against a real `siyu serve` process.
+
+Delivery is asynchronous there (Huey threads inside the server), so the welcome reaches the sandbox feed through
+the feed's polling, exactly as an operator would see it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+XSS = "<script>alert(1)</script>"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed at /usr/bin/chromium"),
+]
+
+
+@dataclass
+class Server:
+    url: str
+    data: Path
+    admin_password: str
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _siyu() -> list[str]:
+    script = Path(sys.executable).parent / "siyu"
+    return [str(script)] if script.exists() else [sys.executable, "-c", "from siyu.cli import main; main()"]
+
+
+@pytest.fixture
+def server(db_url: str, tmp_path: Path) -> Iterator[Server]:
+    data = tmp_path / "workspace"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIYU_")}
+    env.update({"SIYU_DATABASE_URL": db_url, "SIYU_LOG_LEVEL": "WARNING"})
+    subprocess.run([*_siyu(), "init", str(data)], env=env, check=True, capture_output=True, timeout=120)
+    text = (data / "initial-admin-password.txt").read_text()
+    password = re.search(r"password: (\S+)", text).group(1)  # type: ignore[union-attr]
+    port = _free_port()
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen([*_siyu(), "serve", "--data", str(data), "--port", str(port)], env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("siyu serve did not start:\n" + (tmp_path / "serve.log").read_text())
+            time.sleep(0.2)
+        yield Server(url, data, password)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def test_operator_journey_in_a_browser(server: Server, tmp_path: Path) -> None:
+    from playwright.sync_api import Dialog, expect, sync_playwright
+
+    dialogs: list[str] = []
+    js_errors: list[str] = []
+
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM),
+                                    args=["--headless", "--no-sandbox", "--disable-gpu",
+                                          "--disable-background-networking"])
+        try:
+            ctx = browser.new_context(locale="zh-CN", accept_downloads=True, viewport={"width": 1366, "height": 900})
+            page = ctx.new_page()
+            page.set_default_timeout(15_000)
+            page.on("dialog", on_dialog)
+            page.on("pageerror", lambda err: js_errors.append(str(err)))
+
+            # log in (Chinese by default), then switch the console to English
+            page.goto(f"{server.url}/communities")
+            expect(page).to_have_url(re.compile(r"/login\?next=/communities"))
+            page.fill("input[name=username]", "admin")
+            page.fill("input[name=password]", server.admin_password)
+            page.click("form[action='/login'] button")
+            expect(page).to_have_url(re.compile(r"/communities$"))
+            expect(page.locator("nav.main-nav")).to_contain_text("社群")
+            page.click("text=English")
+            expect(page.locator("nav.main-nav")).to_contain_text("Communities")
+
+            # a community with five-part rules
+            page.click("text=New community")
+            page.fill("input[name=name]", "Tax Club")
+            page.fill("textarea[name='rules.name_card']", "城市-行业-姓名")
+            page.fill("textarea[name='rules.offers']", "每日早报、周四直播课")
+            page.fill("textarea[name='rules.forbidden']", "广告、外链")
+            page.fill("textarea[name='rules.penalties']", "第二次移出")
+            expect(page.locator("#phone-preview")).to_contain_text("【本群提供】每日早报", timeout=5_000)
+            page.click("button:has-text('Create community')")
+            expect(page).to_have_url(re.compile(r"/communities/\d+$"))
+            expect(page.locator("#flash")).to_contain_text("Community created.")
+            expect(page.locator(".phone-screen")).to_contain_text("【违规处理】第二次移出")
+
+            # a channel code targeting it
+            page.click("text=New channel code")
+            page.fill("input[name=name]", "Article QR")
+            page.fill("textarea[name=tags]", "渠道:公众号")
+            page.click("button:has-text('Create channel code')")
+            expect(page).to_have_url(re.compile(r"/codes/\d+$"))
+            expect(page.locator(".facts")).to_contain_text("渠道:公众号")
+            assert page.eval_on_selector("img.qr", "img => img.complete && img.naturalWidth > 0")
+            with page.expect_download() as dl:
+                page.click("text=Download PNG")
+            png = Path(dl.value.path()).read_bytes()
+            assert png.startswith(b"\x89PNG\r\n\x1a\n")
+            svg = page.request.get(page.url + "/qr.svg?download=1")
+            assert svg.ok and svg.headers["content-type"].startswith("image/svg+xml")
+
+            # the sandbox: a member whose nickname is a script tag scans the code
+            page.click("nav.main-nav >> text=Sandbox")
+            page.fill("input[name=nickname]", XSS)
+            page.click("button:has-text('Create member')")
+            expect(page).to_have_url(re.compile(r"/sandbox\?member=\d+$"))
+            expect(page.locator(".member-head .nick")).to_have_text(XSS)
+            page.click("form.scan-form button")
+            expect(page.locator("#member-panel")).to_contain_text("Tax Club 1")
+            # the welcome is delivered by a worker thread; the feed polls until it shows up
+            feed = page.locator("#feed")
+            expect(feed).to_contain_text("【本群提供】每日早报、周四直播课", timeout=30_000)
+            expect(feed).to_contain_text(f"@{XSS}")
+            expect(page.locator("#outbox")).to_contain_text("Sent", timeout=10_000)
+
+            # the contact's page: the join on the timeline, the code's tag, the nickname as text
+            page.click("#member-panel .member-head a")
+            expect(page).to_have_url(re.compile(r"/contacts/\d+$"))
+            timeline = page.locator("ol.timeline")
+            expect(timeline).to_contain_text("Scanned channel code Article QR")
+            expect(timeline).to_contain_text("Joined group Tax Club 1")
+            expect(timeline).to_contain_text("Welcome message sent", timeout=10_000)
+            expect(page.locator("#tags")).to_contain_text("渠道:公众号")
+            expect(page.locator("h1 .nick")).to_have_text(XSS)
+            expect(page.get_by_text(XSS, exact=True).first).to_be_visible()
+            page.screenshot(path=str(tmp_path / "contact.png"), full_page=True)
+
+            # a domain error on an HTMX form shows inline, with its machine code, and keeps what was typed
+            page.goto(f"{server.url}/communities/new")
+            page.fill("input[name=name]", "Tax Club")
+            page.click("button:has-text('Create community')")
+            expect(page.locator("#flash .alert.error")).to_contain_text("community_name_taken")
+            expect(page.locator("input[name=name]")).to_have_value("Tax Club")
+        finally:
+            browser.close()
+    assert dialogs == [], f"a script ran: {dialogs}"
+    assert js_errors == []
