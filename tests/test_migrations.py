@@ -15,3 +15,27 @@ def test_migrations_match_models(db_url: str) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
     assert diff == [], diff
+
+
+def test_upgrade_keeps_existing_rows(tmp_path: object) -> None:
+    """Upgrading a workspace created by the first schema keeps its data and fills new columns."""
+    from pathlib import Path
+
+    from siyu.kit import migrate
+    from tests.conftest import BACKEND
+
+    if BACKEND != "sqlite":  # the PostgreSQL template schema is shared; SQLite shows the same migration path
+        return
+    url = f"sqlite:///{Path(str(tmp_path)) / 'old.db'}"
+    migrate.upgrade(url, "c84593e96cf9")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO workspaces (id, name, timezone, sandbox_mode, settings, created_at) "
+                             "VALUES (1, 'w', 'Asia/Shanghai', 'bot', '{}', '2026-01-01 00:00:00.000000')")
+        conn.exec_driver_sql("INSERT INTO communities (workspace_id, name, type, profile, rules, welcome_text, "
+                             "activities, questionnaire, default_capacity, created_at) VALUES "
+                             "(1, '会计圈', 'content', '{}', '{}', '', '', '[]', 200, '2026-01-01 00:00:00.000000')")
+    migrate.upgrade(url)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT name, settings FROM communities").fetchall() == [("会计圈", "{}")]
+    engine.dispose()

@@ -46,3 +46,18 @@ def test_merged_contact_events_land_on_the_survivor(rt: Any) -> None:
         assert ev is not None and ev.contact_id == a
         types = [e.type for e in service.timeline(s, 1, a)]
     assert "contact.merged" in types and "custom.y" in types
+
+
+def test_bulk_path_stores_timestamps_exactly_as_the_orm_does(rt: Any) -> None:
+    """A whole-second timestamp must match equality and range queries (it once lost its microseconds on SQLite)."""
+    from datetime import UTC, datetime
+
+    t = datetime(2026, 11, 2, 10, 0, 0, tzinfo=UTC)
+    with rt.tx() as s:
+        service.ingest(s, 1, [{"type": "custom.z", "source_key": "whole", "occurred_at": t.isoformat()}],
+                       now=rt.clock.now())
+    with rt.tx() as s:
+        assert s.scalar(select(func.count()).select_from(Event).where(Event.occurred_at == t)) == 1
+        assert s.scalar(select(func.count()).select_from(Event).where(Event.occurred_at >= t)) == 1
+        ev = s.scalar(select(Event).where(Event.source_key == "whole"))
+        assert ev is not None and ev.occurred_at == t and ev.received_at == rt.clock.now()

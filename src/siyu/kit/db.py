@@ -8,6 +8,8 @@ timeout instead of failing on a read-to-write lock upgrade. PostgreSQL gets its 
 from __future__ import annotations
 
 import json
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -82,6 +84,8 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
         url,
         echo=echo,
         json_serializer=_json_dumps,
+        # psycopg prepares repeated statements; a generic plan for `external_id = ANY(...)` lookups is ~10x slower.
+        connect_args={"options": "-c plan_cache_mode=force_custom_plan"},
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
@@ -110,9 +114,29 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+
+
+def _sqlite_lock(factory: sessionmaker[Session]) -> threading.RLock | None:
+    bind = factory.kw.get("bind")
+    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+        lock = _WRITE_LOCKS.get(bind)
+        if lock is None:
+            lock = _WRITE_LOCKS.setdefault(bind, threading.RLock())
+        return lock
+    return None
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """The unit of work at a request / task edge: commit on success, roll back on error."""
+    """The unit of work at a request / task edge: commit on success, roll back on error.
+
+    On SQLite, threads of one process take turns through a lock instead of polling SQLite's busy timeout (which
+    sleeps); other processes still wait on the busy timeout.
+    """
+    lock = _sqlite_lock(factory)
+    if lock is not None:
+        lock.acquire()
     session = factory()
     try:
         yield session
@@ -122,6 +146,8 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+        if lock is not None:
+            lock.release()
 
 
 def insert_ignore(session: Session, table: Any, conflict_cols: list[str]) -> Insert:
@@ -146,11 +172,22 @@ def _placeholder(dialect: Dialect) -> str:
     return "?" if dialect.paramstyle == "qmark" else "%s"
 
 
+def _sqlite_utc(value: datetime) -> str:
+    # SQLAlchemy's SQLite DATETIME storage format, always with microseconds so comparisons stay textual-exact.
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", timespec="microseconds")
+
+
 def _bind_processors(dialect: Dialect, columns: list[Any]) -> list[Any]:
+    """The processors SQLAlchemy itself would apply to each column, per dialect (cached)."""
     key = (dialect.name, tuple(c.key for c in columns), id(columns[0].table))
     procs = _PROC_CACHE.get(key)
     if procs is None:
-        procs = [c.type.bind_processor(dialect) for c in columns]
+        procs = []
+        for c in columns:
+            if dialect.name == "sqlite" and isinstance(c.type, UTCDateTime):
+                procs.append(_sqlite_utc)
+            else:
+                procs.append(c.type.dialect_impl(dialect).bind_processor(dialect))
         _PROC_CACHE[key] = procs
     return procs
 
@@ -184,6 +221,8 @@ def bulk_insert_ignore_returning(
     head = (f"INSERT INTO {table.name} ({', '.join(c.name for c in cols)}) VALUES ")
     tail = (f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING RETURNING {', '.join(returning)}")
     keys = [c.key for c in cols]
+    if dialect.name == "postgresql":
+        return _pg_unnest_insert(conn, table, cols, keys, procs, rows, tail)
     out: list[tuple[Any, ...]] = []
     for start in range(0, len(rows), chunk):
         part = rows[start:start + chunk]
@@ -197,11 +236,34 @@ def bulk_insert_ignore_returning(
     return out
 
 
+def _pg_unnest_insert(conn: Any, table: Any, cols: list[Any], keys: list[str], procs: list[Any],
+                      rows: list[dict[str, Any]], tail: str) -> list[tuple[Any, ...]]:
+    """One parameter per column (arrays + unnest): a short statement psycopg can prepare, whatever the batch size."""
+    is_json = [isinstance(c.type, JSON | postgresql.JSONB) for c in cols]
+    # JSON goes in as text and is cast in SQL; the driver's own JSON wrapper cannot sit inside an array.
+    procs = [_json_dumps if j else p for j, p in zip(is_json, procs, strict=True)]
+    arrays: list[list[Any]] = [[] for _ in cols]
+    for r in rows:
+        for i, (k, proc) in enumerate(zip(keys, procs, strict=True)):
+            v = r[k]
+            arrays[i].append(proc(v) if proc is not None and v is not None else v)
+    casts = [
+        "CAST(%s AS TEXT[])::JSONB[]" if j else f"CAST(%s AS {c.type.compile(dialect=conn.dialect)}[])"
+        for c, j in zip(cols, is_json, strict=True)
+    ]
+    sql = (f"INSERT INTO {table.name} ({', '.join(c.name for c in cols)}) "
+           f"SELECT * FROM unnest({', '.join(casts)}){tail}")
+    return [tuple(x) for x in conn.exec_driver_sql(sql, tuple(arrays)).fetchall()]
+
+
 def select_in(session: Session, sql: str, fixed: tuple[Any, ...], values: list[Any],
               chunk: int = 500) -> list[tuple[Any, ...]]:
     """Run `sql` (ending in `IN ({in})`, with `{ph}` for fixed parameters) over `values` in chunks, at the driver."""
     conn = session.connection()
     ph = _placeholder(conn.dialect)
+    if conn.dialect.name == "postgresql":  # one array parameter instead of a list of placeholders
+        q = sql.replace("IN ({in})", "= ANY({ph})").format(ph=ph)
+        return [tuple(x) for x in conn.exec_driver_sql(q, (*fixed, list(values))).fetchall()]
     out: list[tuple[Any, ...]] = []
     for start in range(0, len(values), chunk):
         part = values[start:start + chunk]

@@ -12,6 +12,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from siyu.auth import service as auth
 from siyu.auth.roles import Perm, allowed
@@ -59,23 +60,30 @@ async def current_principal(request: Request) -> auth.Principal:
     header = request.headers.get("authorization", "")
     principal: auth.Principal | None = None
     if header.lower().startswith("bearer "):
-        with rt.tx() as s:
-            principal = auth.principal_for_token(s, header[7:].strip())
+        principal = await run_in_threadpool(_token_principal, rt, header[7:].strip())
         if principal is None:
             raise Unauthorized("invalid or revoked API token", code="invalid_token")
     else:
         user_id = request.session.get("user_id")
         if user_id is not None:
-            with rt.tx() as s:
-                user = s.get(User, user_id)
-                if user is not None and user.active:
-                    principal = auth.principal_for_user(user)
+            principal = await run_in_threadpool(_user_principal, rt, int(user_id))
         if principal is None:
             raise Unauthorized("log in or send an API token", code="not_authenticated")
         if request.method not in SAFE_METHODS:
             await _check_csrf(request)
     request.state.principal = principal
     return principal
+
+
+def _token_principal(rt: Runtime, token: str) -> auth.Principal | None:
+    with rt.tx() as s:
+        return auth.principal_for_token(s, token)
+
+
+def _user_principal(rt: Runtime, user_id: int) -> auth.Principal | None:
+    with rt.tx() as s:
+        user = s.get(User, user_id)
+        return auth.principal_for_user(user) if user is not None and user.active else None
 
 
 def require(perm: Perm) -> Callable[[Request], Coroutine[Any, Any, auth.Principal]]:

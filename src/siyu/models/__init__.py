@@ -5,12 +5,28 @@ from siyu.models.auth import ApiToken, AuditEntry, User
 from siyu.models.community import Community, CommunityRole, Group, Membership
 from siyu.models.contact import Contact, ContactTag, Identity, Tag, TagGroup
 from siyu.models.delivery import Action
+from siyu.models.engagement import (
+    Alert,
+    FaqEntry,
+    Interaction,
+    InteractionEntry,
+    ModerationDecision,
+    ModerationExemption,
+    PlaybookRun,
+    QuickReply,
+    ShareLink,
+    SopItem,
+    SopOccurrence,
+    Unlock,
+    WordList,
+)
 from siyu.models.event import Event
 from siyu.models.sandbox import SandboxMember, SandboxMessage
 from siyu.models.workspace import Workspace
 
 __all__ = [
     "Action",
+    "Alert",
     "ApiToken",
     "AuditEntry",
     "ChannelCode",
@@ -19,13 +35,25 @@ __all__ = [
     "Contact",
     "ContactTag",
     "Event",
+    "FaqEntry",
     "Group",
     "Identity",
+    "Interaction",
+    "InteractionEntry",
     "Membership",
+    "ModerationDecision",
+    "ModerationExemption",
+    "PlaybookRun",
+    "QuickReply",
     "SandboxMember",
     "SandboxMessage",
+    "ShareLink",
+    "SopItem",
+    "SopOccurrence",
     "Tag",
     "TagGroup",
+    "Unlock",
     "User",
+    "WordList",
     "Workspace",
 ]

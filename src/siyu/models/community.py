@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from siyu.kit.clock import utcnow
@@ -26,6 +26,8 @@ class Community(Base):
     activities: Mapped[str] = mapped_column(Text, default="")
     questionnaire: Mapped[list[dict[str, Any]]] = mapped_column(JsonType, default=list)
     default_capacity: Mapped[int] = mapped_column(Integer, default=200)
+    # engagement settings (daily post cap, quiet hours, FAQ / moderation switches); groups may override
+    settings: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict, server_default=text("'{}'"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -55,6 +57,7 @@ class Group(Base):
     owner: Mapped[str] = mapped_column(String(100), default="")
     capacity: Mapped[int] = mapped_column(Integer, default=200)
     status: Mapped[str] = mapped_column(String(16), default="active")
+    settings: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict, server_default=text("'{}'"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -1,0 +1,1 @@
+"""siyu benchmarks: `python -m bench ingest` (see docs/bench.md)."""

@@ -1,0 +1,114 @@
+"""The raw baseline: the same rows through a plain DB-API `executemany` INSERT, committed per batch.
+
+The table `bench_raw_events` mirrors `events` exactly (columns, primary key, unique key, foreign key,
+indexes) in the same database, and the connection uses the engine's settings (SQLite: WAL + synchronous=FULL +
+foreign keys; PostgreSQL: defaults, i.e. synchronous_commit=on), so the ratio path ÷ raw prices what siyu adds
+on top of the database: validation, contact resolution, ORM/Core, the ON CONFLICT … RETURNING bookkeeping and,
+for HTTP, the web stack.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import psycopg
+from sqlalchemy import make_url
+
+TABLE = "bench_raw_events"
+COLUMNS = "workspace_id, type, contact_id, group_id, occurred_at, received_at, source_key, payload"
+SQLITE_INSERT = f"INSERT INTO {TABLE} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+PG_INSERT = f"INSERT INTO {TABLE} ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+
+
+def _sqlite_ts(value: datetime) -> str:
+    # What siyu's UTCDateTime + SQLAlchemy's SQLite DateTime store: naive UTC, microseconds always present.
+    v = value.astimezone(UTC)
+    return v.strftime("%Y-%m-%d %H:%M:%S.") + f"{v.microsecond:06d}"
+
+
+def to_rows(events: list[dict[str, Any]], contacts: dict[str, int], *, workspace_id: int, now: datetime,
+            dialect: str) -> list[tuple[Any, ...]]:
+    """The rows siyu would write for these events (contact ids already resolved), in DB-API parameter form."""
+    rows = []
+    for ev in events:
+        occurred = datetime.fromisoformat(ev["occurred_at"])
+        if dialect == "sqlite":
+            occ: Any = _sqlite_ts(occurred)
+            rec: Any = _sqlite_ts(now)
+        else:
+            occ, rec = occurred, now
+        rows.append((workspace_id, ev["type"], contacts[ev["contact"]["external_id"]], None, occ, rec,
+                     ev["source_key"], orjson.dumps(ev["payload"]).decode()))
+    return rows
+
+
+def psycopg_dsn(sqlalchemy_url: str) -> str:
+    return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+Timing = tuple[float, int, list[float], float]  # seconds, rows, seconds per batch, CPU seconds
+
+
+def _timed_batches(conn_insert: Any, batches: Iterable[list[tuple[Any, ...]]]) -> Timing:
+    total = cpu = 0.0
+    count = 0
+    per_batch: list[float] = []
+    for rows in batches:
+        t0, c0 = time.perf_counter(), time.process_time()
+        conn_insert(rows)
+        dt = time.perf_counter() - t0
+        cpu += time.process_time() - c0
+        total += dt
+        per_batch.append(dt)
+        count += len(rows)
+    return total, count, per_batch, cpu
+
+
+def sqlite_baseline(db_path: str, batches: Iterable[list[tuple[Any, ...]]]) -> Timing:
+    conn = sqlite3.connect(db_path, isolation_level=None, timeout=60, check_same_thread=False)
+    try:
+        cur = conn.cursor()
+        for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=60000"):
+            cur.execute(f"PRAGMA {pragma}")
+        cur.execute(f"DROP TABLE IF EXISTS {TABLE}")
+        ddl = [sql for (sql,) in cur.execute(
+            "SELECT sql FROM sqlite_master WHERE tbl_name = 'events' AND sql IS NOT NULL "
+            "ORDER BY type = 'index'")]
+        if not ddl:
+            raise RuntimeError("no events table to mirror")
+        for sql in ddl:
+            cur.execute(sql.replace("events", TABLE))
+
+        def insert(rows: list[tuple[Any, ...]]) -> None:
+            cur.execute("BEGIN IMMEDIATE")
+            cur.executemany(SQLITE_INSERT, rows)
+            cur.execute("COMMIT")
+
+        return _timed_batches(insert, batches)
+    finally:
+        conn.close()
+
+
+def postgresql_baseline(url: str, batches: Iterable[list[tuple[Any, ...]]]) -> Timing:
+    with psycopg.connect(psycopg_dsn(url)) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
+        # LIKE copies columns, NOT NULLs, the primary key, the unique key and the indexes; not the foreign key
+        # and (EXCLUDING DEFAULTS) not the events id sequence: both are added back as the table's own.
+        conn.execute(f"CREATE TABLE {TABLE} (LIKE events INCLUDING ALL EXCLUDING DEFAULTS)")
+        conn.execute(f"CREATE SEQUENCE {TABLE}_id_seq OWNED BY {TABLE}.id")
+        conn.execute(f"ALTER TABLE {TABLE} ALTER COLUMN id SET DEFAULT nextval('{TABLE}_id_seq')")
+        conn.execute(f"ALTER TABLE {TABLE} ADD CONSTRAINT fk_{TABLE}_workspace_id_workspaces "
+                     "FOREIGN KEY (workspace_id) REFERENCES workspaces (id)")
+        conn.commit()
+
+        def insert(rows: list[tuple[Any, ...]]) -> None:
+            with conn.cursor() as cur:
+                cur.executemany(PG_INSERT, rows)
+            conn.commit()
+
+        return _timed_batches(insert, batches)
