@@ -68,9 +68,15 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     from siyu.console.views import router as console
     from siyu.contacts.endpoints import router as contacts
     from siyu.delivery.endpoints import router as delivery
+    from siyu.engagement.alerts.endpoints import router as alerts
+    from siyu.engagement.faq.endpoints import router as faq
+    from siyu.engagement.interaction.endpoints import router as interaction
+    from siyu.engagement.moderation.endpoints import router as moderation
+    from siyu.engagement.sop.endpoints import router as sop
     from siyu.events.endpoints import router as events
 
-    for router in (events, contacts, communities, codes, delivery, sandbox, auth, console):
+    for router in (events, contacts, communities, codes, delivery, sandbox, auth, sop, faq, moderation,
+                   interaction, alerts, console):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

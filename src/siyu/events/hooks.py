@@ -26,14 +26,23 @@ class StoredEvent:
 
 
 Handler = Callable[[Session, StoredEvent], None]
-_HANDLERS: dict[str, list[Handler]] = {}
+_HANDLERS: dict[str, list[tuple[int, Handler]]] = {}
+
+#: Conventional priorities for `message.posted`: moderation acts first, so a spam message is never answered.
+MODERATION = 10
+REPLIES = 50
+INTERACTION = 60
+DEFAULT = 100
 
 
-def on(event_type: str) -> Callable[[Handler], Handler]:
+def on(event_type: str, priority: int = DEFAULT) -> Callable[[Handler], Handler]:
+    """Subscribe a handler; lower priority runs first, whatever order modules were imported in."""
+
     def register(fn: Handler) -> Handler:
         handlers = _HANDLERS.setdefault(event_type, [])
-        if fn not in handlers:
-            handlers.append(fn)
+        if all(h is not fn for _, h in handlers):
+            handlers.append((priority, fn))
+            handlers.sort(key=lambda ph: ph[0])
         return fn
 
     return register
@@ -45,5 +54,5 @@ def has_handlers(event_type: str) -> bool:
 
 def dispatch(session: Session, events: list[StoredEvent]) -> None:
     for ev in events:
-        for handler in _HANDLERS.get(ev.type, ()):
+        for _, handler in _HANDLERS.get(ev.type, ()):
             handler(session, ev)

@@ -105,6 +105,14 @@ REGISTRY: dict[str, type[Payload]] = {
 }
 
 
+def register(event_type: str, model: type[Payload]) -> None:
+    """Domains register their own event types (at import) so the log validates them like the built-in ones."""
+    existing = REGISTRY.get(event_type)
+    if existing is not None and existing is not model:
+        raise ValueError(f"event type {event_type!r} is already registered to {existing.__name__}")
+    REGISTRY[event_type] = model
+
+
 def payload_model(event_type: str) -> type[Payload] | None:
     if event_type.startswith("custom.") and len(event_type) > 7:
         return Payload

@@ -9,6 +9,7 @@ import io
 from functools import cache
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -20,13 +21,24 @@ LOCALE_DIR = Path(__file__).resolve().parent.parent / "console" / "locales"
 
 @cache
 def translations(locale: str) -> NullTranslations:
-    po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
-    if not po.exists():
+    """Every `*.po` in the locale's folder, merged: each console domain keeps its strings in its own file."""
+    folder = LOCALE_DIR / locale / "LC_MESSAGES"
+    files = sorted(folder.glob("*.po")) if folder.is_dir() else []
+    if not files:
         return NullTranslations()
-    with po.open("rb") as fh:
-        catalog = read_po(fh, locale=locale)
+    merged: Catalog | None = None
+    for po in files:
+        with po.open("rb") as fh:
+            catalog = read_po(fh, locale=locale)
+        if merged is None:
+            merged = catalog
+            continue
+        for message in catalog:
+            if message.id and message.string:
+                merged[message.id] = message
+    assert merged is not None
     buf = io.BytesIO()
-    write_mo(buf, catalog)
+    write_mo(buf, merged)
     buf.seek(0)
     return Translations(buf)
 

@@ -38,7 +38,15 @@ def register_tasks(huey: Huey, runtime: Runtime) -> dict[str, Any]:
         lambda action_id: delivery_tasks.deliver(runtime, action_id))
     sweep = huey.periodic_task(crontab(minute="*"), name="delivery.sweep")(
         lambda: delivery_tasks.sweep(runtime))
-    return {"delivery.deliver": deliver, "delivery.sweep": sweep}
+    from siyu.engagement.alerts import tasks as alert_tasks
+    from siyu.engagement.sop import tasks as sop_tasks
+
+    sop_tick = huey.periodic_task(crontab(minute="*"), name="engagement.sop_tick")(
+        lambda: sop_tasks.tick(runtime))
+    alerts_tick = huey.periodic_task(crontab(minute="7"), name="engagement.alerts_tick")(
+        lambda: alert_tasks.tick(runtime))
+    return {"delivery.deliver": deliver, "delivery.sweep": sweep, "engagement.sop_tick": sop_tick,
+            "engagement.alerts_tick": alerts_tick}
 
 
 class EmbeddedConsumer(Consumer):

@@ -4,10 +4,25 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from siyu.console.views import admin, codes, communities, contacts, dashboard, groups, sandbox, session
+from siyu.console.views import (
+    admin,
+    alerts,
+    calendar,
+    codes,
+    communities,
+    contacts,
+    dashboard,
+    faq,
+    groups,
+    interactions,
+    moderation,
+    sandbox,
+    session,
+)
 
 router = APIRouter(include_in_schema=False)
-for _module in (session, dashboard, communities, groups, codes, contacts, sandbox, admin):
+for _module in (session, dashboard, communities, groups, codes, contacts, sandbox, calendar, faq, moderation,
+                interactions, alerts, admin):
     router.include_router(_module.router)
 
 __all__ = ["router"]

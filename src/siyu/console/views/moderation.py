@@ -1,0 +1,7 @@
+"""Console pages: moderation."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,64 @@
+"""Alerts for the group owner (dead group, complaint, missed SOP window). A `key` makes raising one idempotent,
+so a check that runs every hour alerts once per group and day, not every hour."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from siyu.events import schemas as event_schemas
+from siyu.events import service as events
+from siyu.kit.db import insert_ignore
+from siyu.kit.errors import NotFound
+from siyu.models import Alert
+
+
+class AlertRaised(event_schemas.Payload):
+    alert_id: int
+    kind: str
+
+
+event_schemas.register("alert.raised", AlertRaised)
+
+
+def raise_alert(session: Session, ws: int, *, kind: str, key: str, message: str, now: datetime,
+                group_id: int | None = None, detail: dict[str, Any] | None = None) -> Alert | None:
+    """Create the alert unless one with this key exists; returns the new alert or None."""
+    row = session.execute(
+        insert_ignore(session, Alert.__table__, ["workspace_id", "key"]).returning(Alert.__table__.c.id),
+        [{"workspace_id": ws, "group_id": group_id, "kind": kind, "key": key, "message": message[:2000],
+          "detail": detail or {}, "created_at": now, "acknowledged_at": None}],
+    ).first()
+    if row is None:
+        return None
+    events.record(session, ws, "alert.raised", now=now, group_id=group_id, source_key=f"alert:{row[0]}",
+                  payload={"alert_id": row[0], "kind": kind})
+    return session.get(Alert, row[0])
+
+
+def open_alerts(session: Session, ws: int, *, group_id: int | None = None, limit: int = 200) -> list[Alert]:
+    q = select(Alert).where(Alert.workspace_id == ws, Alert.acknowledged_at.is_(None))
+    if group_id is not None:
+        q = q.where(Alert.group_id == group_id)
+    return list(session.scalars(q.order_by(Alert.id.desc()).limit(limit)))
+
+
+def recent(session: Session, ws: int, limit: int = 200) -> list[Alert]:
+    return list(session.scalars(select(Alert).where(Alert.workspace_id == ws).order_by(Alert.id.desc()).limit(limit)))
+
+
+def acknowledge(session: Session, ws: int, alert_id: int, *, now: datetime) -> Alert:
+    a = session.get(Alert, alert_id)
+    if a is None or a.workspace_id != ws:
+        raise NotFound("no such alert", code="alert_not_found")
+    if a.acknowledged_at is None:
+        a.acknowledged_at = now
+    return a
+
+
+def count_open(session: Session, ws: int) -> int:
+    return int(session.scalar(select(func.count()).select_from(Alert).where(
+        Alert.workspace_id == ws, Alert.acknowledged_at.is_(None))) or 0)
