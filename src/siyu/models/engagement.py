@@ -239,3 +239,23 @@ class Unlock(Base):
     contact_id: Mapped[int] = mapped_column(BigId, ForeignKey("contacts.id"))
     share_link_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("share_links.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PlaybookStep(Base):
+    """One timeline step of an applied playbook (a post, an interaction, a group action) at its due time.
+    Unique per run and index, and taken with a conditional update, so a step runs once however many ticks race."""
+
+    __tablename__ = "playbook_steps"
+    __table_args__ = (UniqueConstraint("run_id", "idx"), Index("ix_playbook_steps_due", "status", "due_at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
+    run_id: Mapped[int] = mapped_column(ForeignKey("playbook_runs.id", ondelete="CASCADE"))
+    idx: Mapped[int] = mapped_column(Integer)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"), nullable=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(32))
+    spec: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="planned")  # planned | running | done | failed
+    result: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
