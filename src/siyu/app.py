@@ -74,9 +74,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     from siyu.engagement.moderation.endpoints import router as moderation
     from siyu.engagement.sop.endpoints import router as sop
     from siyu.events.endpoints import router as events
+    from siyu.playbooks.endpoints import router as playbooks
 
     for router in (events, contacts, communities, codes, delivery, sandbox, auth, sop, faq, moderation,
-                   interaction, alerts, console):
+                   interaction, alerts, playbooks, console):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

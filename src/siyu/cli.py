@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from siyu import __version__, config
 
@@ -21,6 +22,15 @@ token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+
+
+def _playbook_app() -> typer.Typer:
+    from siyu.playbooks.cli import app as playbook_app
+
+    return playbook_app
+
+
+app.add_typer(_playbook_app(), name="playbook")
 out = Console()
 err = Console(stderr=True)
 
@@ -177,7 +187,7 @@ def user_add(
         with rt.tx() as s:
             auth.create_user(s, DEFAULT_WORKSPACE, username, pw, role)
     except SiyuError as e:
-        err.print(f"[red]{e.message}[/] ({e.code})")
+        err.print(f"[red]{escape(e.message)}[/] ({e.code})")
         raise typer.Exit(1) from None
     out.print(f"User [bold]{username}[/] ({role}) created." + (f" Password: [bold]{pw}[/]" if generated else ""))
 
@@ -218,7 +228,7 @@ def token_create(
         with rt.tx() as s:
             _, token = auth.create_token(s, DEFAULT_WORKSPACE, name, role)
     except SiyuError as e:
-        err.print(f"[red]{e.message}[/] ({e.code})")
+        err.print(f"[red]{escape(e.message)}[/] ({e.code})")
         raise typer.Exit(1) from None
     print(token)
 

@@ -16,13 +16,14 @@ from siyu.console.views import (
     groups,
     interactions,
     moderation,
+    playbooks,
     sandbox,
     session,
 )
 
 router = APIRouter(include_in_schema=False)
-for _module in (session, dashboard, communities, groups, codes, contacts, sandbox, calendar, faq, moderation,
-                interactions, alerts, admin):
+for _module in (session, dashboard, communities, groups, codes, contacts, sandbox, calendar, playbooks, faq,
+                moderation, interactions, alerts, admin):
     router.include_router(_module.router)
 
 __all__ = ["router"]

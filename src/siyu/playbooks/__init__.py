@@ -1,0 +1,1 @@
+"""Playbooks: versionable YAML files that bundle calendar items, automation settings, FAQ entries and a timeline."""

@@ -1,0 +1,239 @@
+"""Applying a playbook to a community or to groups, previewing what it will send, and running its timeline.
+
+Calendar items become SOP items (the calendar's scheduler posts them); timeline steps become `PlaybookStep` rows
+that `tick` runs when due — each step is taken with a conditional update and every post it makes has an
+idempotency key, so two ticks or a restart never run a step twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from siyu.communities import service as communities
+from siyu.delivery import service as outbox
+from siyu.engagement.alerts import service as alerts
+from siyu.kit.db import transaction
+from siyu.kit.errors import Conflict, Invalid
+from siyu.models import Community, FaqEntry, Group, PlaybookRun, PlaybookStep, Workspace
+from siyu.playbooks import bindings
+from siyu.playbooks.schema import Playbook, StepSpec
+
+
+@dataclass(frozen=True)
+class Line:
+    """One message (or action) a playbook will cause: when (UTC), where, what."""
+
+    at: datetime
+    group_id: int
+    group_name: str
+    kind: str
+    text: str
+    source: str  # calendar | timeline
+
+
+def workspace_tz(session: Session, ws: int) -> ZoneInfo:
+    w = session.get(Workspace, ws)
+    return ZoneInfo(w.timezone if w else "Asia/Shanghai")
+
+
+def targets(session: Session, ws: int, community_id: int | None, group_ids: list[int] | None) -> tuple[
+        Community | None, list[Group]]:
+    if (community_id is None) == (not group_ids):
+        raise Invalid("give a community or a list of groups (not both)", code="playbook_target")
+    if community_id is not None:
+        community = communities.get(session, ws, community_id)
+        groups = [g for g in communities.groups(session, ws, community_id) if g.status in ("active", "full")]
+        if not groups:
+            raise Conflict(f"community {community.name!r} has no active group yet", code="playbook_no_groups")
+        return community, groups
+    return None, [communities.get_group(session, ws, gid) for gid in group_ids or []]
+
+
+def step_time(step: StepSpec, anchor: date, tz: ZoneInfo) -> datetime:
+    hh, mm = step.clock
+    local = datetime.combine(anchor + timedelta(days=step.day), time(hh, mm), tzinfo=tz)
+    return local.astimezone(ZoneInfo("UTC"))
+
+
+def _step_text(step: StepSpec) -> str:
+    if step.do == "countdown":
+        return step.text.replace("{remaining}", "N")
+    if step.do in ("solitaire", "draw", "quiz", "poll"):
+        return f"[{step.do}] {step.title} {step.text}".strip()
+    if step.do == "draw_winners":
+        return f"[draw] winners of {step.ref}"
+    if step.do == "close_interaction":
+        return f"[close] {step.ref}"
+    if step.do == "close_group":
+        return f"[{step.mode}] group"
+    return step.text
+
+
+def step_time_min(pb: Playbook, anchor: date, tz: ZoneInfo) -> datetime:
+    """The earliest timeline step (so a preview can start there); far future when there is no timeline."""
+    times = [step_time(s, anchor, tz) for s in pb.timeline]
+    return min(times) if times else datetime.max.replace(tzinfo=ZoneInfo("UTC"))
+
+
+def preview(session: Session, ws: int, pb: Playbook, *, community_id: int | None = None,
+            group_ids: list[int] | None = None, anchor: date, start: datetime, days: int = 14) -> list[Line]:
+    """Every message the playbook would send in [start, start + days), in time order; writes nothing."""
+    _, groups = targets(session, ws, community_id, group_ids)
+    tz = workspace_tz(session, ws)
+    end = start + timedelta(days=days)
+    lines: list[Line] = []
+    for spec in pb.calendar:
+        for at in bindings.calendar_times(spec, start, end, tz):
+            lines.extend(Line(at, g.id, g.name, spec.kind, spec.text, "calendar") for g in groups)
+    for step in pb.timeline:
+        at = step_time(step, anchor, tz)
+        if start <= at < end:
+            lines.extend(Line(at, g.id, g.name, step.do, _step_text(step), "timeline") for g in groups)
+    lines.sort(key=lambda line: (line.at, line.group_id, line.source))
+    return lines
+
+
+def apply(session: Session, ws: int, pb: Playbook, *, community_id: int | None = None,
+          group_ids: list[int] | None = None, anchor: date, now: datetime, actor: str = "") -> PlaybookRun:
+    community, groups = targets(session, ws, community_id, group_ids)
+    tag = f"{pb.name}@{pb.version}"
+    target = {"community_id": community.id} if community else {"group_ids": sorted(g.id for g in groups)}
+    for run in session.scalars(select(PlaybookRun).where(PlaybookRun.workspace_id == ws,
+                                                         PlaybookRun.name == pb.name)):
+        if run.targets == target and run.version == pb.version:
+            raise Conflict(f"{tag} is already applied to this target (run {run.id})", code="playbook_applied")
+    tz = workspace_tz(session, ws)
+    if pb.settings:
+        for holder in ([community] if community else groups):
+            holder.settings = {**(holder.settings or {}), **pb.settings}
+    faq_ids = []
+    for f in pb.faq:
+        scope = community.id if community else groups[0].community_id
+        entry = FaqEntry(workspace_id=ws, community_id=scope, question=f.question, variants=f.variants,
+                         answer=f.answer, keywords=f.keywords, active=True, created_at=now)
+        session.add(entry)
+        session.flush()
+        faq_ids.append(entry.id)
+    item_ids: list[int] = []
+    for spec in pb.calendar:
+        if community is not None:
+            item_ids.append(bindings.create_calendar_item(session, ws, spec, tag=tag, community_id=community.id,
+                                                          now=now))
+        else:
+            item_ids.extend(bindings.create_calendar_item(session, ws, spec, tag=tag, group_id=g.id, now=now)
+                            for g in groups)
+    run = PlaybookRun(workspace_id=ws, name=pb.name, version=pb.version, targets=target,
+                      anchor_at=datetime.combine(anchor, time(0, 0), tzinfo=tz), actor=actor, applied_at=now,
+                      created={"items": item_ids, "faq": faq_ids})
+    session.add(run)
+    session.flush()
+    idx = 0
+    ordered = sorted(pb.timeline, key=lambda s: (s.day, s.clock))
+    for g in groups:
+        for step in ordered:
+            session.add(PlaybookStep(workspace_id=ws, run_id=run.id, idx=idx, group_id=g.id,
+                                     due_at=step_time(step, anchor, tz), kind=step.do,
+                                     spec=step.model_dump(mode="json"), status="planned"))
+            idx += 1
+    run.created = {**run.created, "steps": idx}
+    session.flush()
+    return run
+
+
+def due_steps(session: Session, now: datetime, limit: int = 200) -> list[int]:
+    return list(session.scalars(select(PlaybookStep.id).where(
+        PlaybookStep.status == "planned", PlaybookStep.due_at <= now).order_by(PlaybookStep.due_at,
+                                                                              PlaybookStep.idx).limit(limit)))
+
+
+def run_step(session: Session, step: PlaybookStep, now: datetime) -> dict[str, Any]:
+    spec = StepSpec.model_validate(step.spec)
+    group = session.get(Group, step.group_id) if step.group_id is not None else None
+    if group is None:
+        raise Conflict("the step's group no longer exists", code="group_not_found")
+    key = f"pb:{step.run_id}:{step.idx}"
+    ws = step.workspace_id
+    if spec.do == "post":
+        aid = outbox.plan(session, ws, key=key, kind="post_to_group", connector=group.platform, now=now,
+                          group_id=group.id, payload={"text": spec.text, "playbook_step": step.id})
+        return {"action_id": aid}
+    if spec.do == "staff_task":
+        a = alerts.raise_alert(session, ws, kind="playbook_task", key=key, message=f"{spec.title}: {spec.text}",
+                               now=now, group_id=group.id, detail={"step_id": step.id})
+        return {"alert_id": a.id if a else None}
+    if spec.do in ("solitaire", "draw", "quiz", "poll"):
+        return {"interaction_id": bindings.start_interaction(session, ws, group, spec, now=now)}
+    interaction_id = _ref_interaction(session, step, spec)
+    if spec.do == "countdown":
+        remaining = bindings.remaining_stock(session, interaction_id)
+        text = spec.text.replace("{remaining}", str(remaining))
+        aid = outbox.plan(session, ws, key=key, kind="post_to_group", connector=group.platform, now=now,
+                          group_id=group.id, payload={"text": text, "playbook_step": step.id})
+        return {"action_id": aid, "remaining": remaining}
+    if spec.do == "draw_winners":
+        return {"winners": bindings.draw(session, ws, interaction_id, now=now)}
+    if spec.do == "close_interaction":
+        bindings.close_interaction(session, ws, interaction_id, now=now)
+        return {"closed": interaction_id}
+    if spec.do == "close_group":
+        group.status = "dissolved" if spec.mode == "dissolve" else "archived"
+        return {"group_status": group.status}
+    raise Invalid(f"unknown step kind {spec.do}", code="playbook_step_kind")
+
+
+def _ref_interaction(session: Session, step: PlaybookStep, spec: StepSpec) -> int:
+    for earlier in session.scalars(select(PlaybookStep).where(
+            PlaybookStep.run_id == step.run_id, PlaybookStep.group_id == step.group_id,
+            PlaybookStep.idx < step.idx)):
+        if earlier.spec.get("ref") == spec.ref and earlier.kind in ("solitaire", "draw", "quiz", "poll"):
+            iid = earlier.result.get("interaction_id")
+            if iid is None:
+                raise Conflict(f"interaction {spec.ref!r} was not started (its step is {earlier.status})",
+                               code="playbook_ref_missing")
+            return int(iid)
+    raise Conflict(f"no interaction {spec.ref!r} in this run", code="playbook_ref_missing")
+
+
+def tick(factory: Any, now: datetime) -> dict[str, int]:
+    """Run every due step once: take it (planned → running), run it, record done / failed."""
+    done = failed = 0
+    with transaction(factory) as s:
+        ids = due_steps(s, now)
+    for step_id in ids:
+        with transaction(factory) as s:
+            taken = s.execute(update(PlaybookStep).where(PlaybookStep.id == step_id,
+                                                         PlaybookStep.status == "planned")
+                              .values(status="running").execution_options(synchronize_session=False))
+            if taken.rowcount != 1:  # type: ignore[attr-defined]
+                continue
+        try:
+            with transaction(factory) as s:
+                step = s.get(PlaybookStep, step_id)
+                assert step is not None
+                step.result = run_step(s, step, now)
+                step.status, step.done_at = "done", now
+            done += 1
+        except Exception as exc:  # a failed step is reported on the run, the others go on
+            with transaction(factory) as s:
+                step = s.get(PlaybookStep, step_id)
+                assert step is not None
+                step.status, step.done_at = "failed", now
+                step.result = {"error": f"{type(exc).__name__}: {exc}"}
+            failed += 1
+    return {"done": done, "failed": failed}
+
+
+def runs(session: Session, ws: int) -> list[PlaybookRun]:
+    return list(session.scalars(select(PlaybookRun).where(PlaybookRun.workspace_id == ws)
+                                .order_by(PlaybookRun.id.desc())))
+
+
+def steps_of(session: Session, run_id: int) -> list[PlaybookStep]:
+    return list(session.scalars(select(PlaybookStep).where(PlaybookStep.run_id == run_id)
+                                .order_by(PlaybookStep.due_at, PlaybookStep.idx)))
