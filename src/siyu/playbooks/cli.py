@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -12,6 +12,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from siyu.kit.errors import SiyuError
+
+if TYPE_CHECKING:
+    from siyu.runtime import Runtime
 
 app = typer.Typer(help="Playbooks: bundles of calendar items, settings, FAQ and a timeline.", no_args_is_help=True)
 out = Console()
@@ -62,7 +65,7 @@ def validate(playbook: Annotated[str, typer.Argument(help="shipped name or path 
               f"{len(pb.timeline)} timeline steps, {len(pb.faq)} FAQ entries.")
 
 
-def _runtime(data: Path):  # type: ignore[no-untyped-def]
+def _runtime(data: Path) -> Runtime:
     from siyu.cli import _require_workspace
     from siyu.runtime import Runtime
 
@@ -83,7 +86,7 @@ def preview(playbook: str, community: Target = None, group: Groups = None, ancho
             tz = runner.workspace_tz(s, 1)
             now = rt.clock.now()
             d0 = _anchor(anchor, now.astimezone(tz).date())
-            start = min(now, runner.step_time_min(pb, d0, tz))
+            start = now
             lines = runner.preview(s, 1, pb, community_id=community, group_ids=group, anchor=d0, start=start,
                                    days=days)
     except SiyuError as e:

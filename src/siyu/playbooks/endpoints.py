@@ -88,8 +88,7 @@ def preview(request: Request, name: str, body: TargetIn,
     rt = runtime(request)
     with rt.tx() as s:
         anchor = _anchor(request, s, who.workspace_id, body)
-        tz = runner.workspace_tz(s, who.workspace_id)
-        start = min(rt.clock.now(), runner.step_time_min(pb, anchor, tz))
+        start = rt.clock.now()
         lines = runner.preview(s, who.workspace_id, pb, community_id=body.community_id, group_ids=body.group_ids,
                                anchor=anchor, start=start, days=body.days)
         return [LineOut(**line.__dict__) for line in lines]

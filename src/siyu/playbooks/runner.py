@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from siyu.communities import service as communities
+from siyu.connectors.registry import capabilities_for
 from siyu.delivery import service as outbox
 from siyu.engagement.alerts import service as alerts
 from siyu.kit.db import transaction
@@ -75,15 +76,10 @@ def _step_text(step: StepSpec) -> str:
     return step.text
 
 
-def step_time_min(pb: Playbook, anchor: date, tz: ZoneInfo) -> datetime:
-    """The earliest timeline step (so a preview can start there); far future when there is no timeline."""
-    times = [step_time(s, anchor, tz) for s in pb.timeline]
-    return min(times) if times else datetime.max.replace(tzinfo=ZoneInfo("UTC"))
-
-
 def preview(session: Session, ws: int, pb: Playbook, *, community_id: int | None = None,
             group_ids: list[int] | None = None, anchor: date, start: datetime, days: int = 14) -> list[Line]:
-    """Every message the playbook would send in [start, start + days), in time order; writes nothing."""
+    """Every message the playbook would send, in time order, writing nothing: calendar occurrences in
+    [start, start + days) and every timeline step (a timeline is finite)."""
     _, groups = targets(session, ws, community_id, group_ids)
     tz = workspace_tz(session, ws)
     end = start + timedelta(days=days)
@@ -93,8 +89,7 @@ def preview(session: Session, ws: int, pb: Playbook, *, community_id: int | None
             lines.extend(Line(at, g.id, g.name, spec.kind, spec.text, "calendar") for g in groups)
     for step in pb.timeline:
         at = step_time(step, anchor, tz)
-        if start <= at < end:
-            lines.extend(Line(at, g.id, g.name, step.do, _step_text(step), "timeline") for g in groups)
+        lines.extend(Line(at, g.id, g.name, step.do, _step_text(step), "timeline") for g in groups)
     lines.sort(key=lambda line: (line.at, line.group_id, line.source))
     return lines
 
@@ -168,11 +163,19 @@ def run_step(session: Session, step: PlaybookStep, now: datetime) -> dict[str, A
                                now=now, group_id=group.id, detail={"step_id": step.id})
         return {"alert_id": a.id if a else None}
     if spec.do in ("solitaire", "draw", "quiz", "poll"):
-        return {"interaction_id": bindings.start_interaction(session, ws, group, spec, now=now)}
+        return {"interaction_id": bindings.start_interaction(session, ws, group, spec, now=now, key=key)}
+    if spec.do == "close_group":
+        group.status = "dissolved" if spec.mode == "dissolve" else "archived"
+        caps = capabilities_for(session, group.platform, ws)
+        if caps is None or caps.remove_member != "auto":  # WeCom: only the owner can dissolve, in the client
+            alerts.raise_alert(session, ws, kind="playbook_task", key=key, now=now, group_id=group.id,
+                               message=f"{'解散' if spec.mode == 'dissolve' else '归档'}群「{group.name}」",
+                               detail={"step_id": step.id})
+        return {"group_status": group.status}
     interaction_id = _ref_interaction(session, step, spec)
     if spec.do == "countdown":
-        remaining = bindings.remaining_stock(session, interaction_id)
-        text = spec.text.replace("{remaining}", str(remaining))
+        remaining = bindings.remaining_stock(session, ws, interaction_id)
+        text = spec.text.replace("{remaining}", "?" if remaining is None else str(remaining))
         aid = outbox.plan(session, ws, key=key, kind="post_to_group", connector=group.platform, now=now,
                           group_id=group.id, payload={"text": text, "playbook_step": step.id})
         return {"action_id": aid, "remaining": remaining}
@@ -181,9 +184,6 @@ def run_step(session: Session, step: PlaybookStep, now: datetime) -> dict[str, A
     if spec.do == "close_interaction":
         bindings.close_interaction(session, ws, interaction_id, now=now)
         return {"closed": interaction_id}
-    if spec.do == "close_group":
-        group.status = "dissolved" if spec.mode == "dissolve" else "archived"
-        return {"group_status": group.status}
     raise Invalid(f"unknown step kind {spec.do}", code="playbook_step_kind")
 
 

@@ -45,12 +45,17 @@ def register_tasks(huey: Huey, runtime: Runtime) -> dict[str, Any]:
         lambda: sop_tasks.tick(runtime))
     alerts_tick = huey.periodic_task(crontab(minute="7"), name="engagement.alerts_tick")(
         lambda: alert_tasks.tick(runtime))
+    from siyu.engagement.interaction import tasks as interaction_tasks
+
+    interaction_tick = huey.periodic_task(crontab(minute="*"), name="engagement.interaction_tick")(
+        lambda: interaction_tasks.tick(runtime))
     from siyu.playbooks import runner as playbooks
 
     playbook_tick = huey.periodic_task(crontab(minute="*"), name="playbooks.tick")(
         lambda: playbooks.tick(runtime.sessions, runtime.clock.now()))
     return {"delivery.deliver": deliver, "delivery.sweep": sweep, "engagement.sop_tick": sop_tick,
-            "engagement.alerts_tick": alerts_tick, "playbooks.tick": playbook_tick}
+            "engagement.alerts_tick": alerts_tick, "engagement.interaction_tick": interaction_tick,
+            "playbooks.tick": playbook_tick}
 
 
 class EmbeddedConsumer(Consumer):

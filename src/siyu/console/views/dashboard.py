@@ -13,6 +13,7 @@ from siyu.communities import service as communities
 from siyu.console import queries
 from siyu.console.render import render, zone
 from siyu.delivery import service as outbox
+from siyu.engagement.alerts import service as alerts
 from siyu.kit.web import require_any, runtime
 
 router = APIRouter()
@@ -31,9 +32,10 @@ def dashboard(request: Request, who: Principal = Depends(require_any(Perm.READ, 
         events_today = queries.events_between(s, who.workspace_id, start, start + timedelta(days=1))
         by_state = outbox.counts_by_state(s, who.workspace_id)
         per_day = queries.events_per_day(s, who.workspace_id, today, tz)
+        open_alerts = alerts.count_open(s, who.workspace_id)
     states = [(st, by_state.get(st, 0)) for st in STATES] + [
         (st, n) for st, n in sorted(by_state.items()) if st not in STATES]
     chart = {"days": [d.strftime("%m-%d") for d, _ in per_day], "counts": [n for _, n in per_day]}
     return render(request, "dashboard.html", nav="dashboard", summary=summary, contacts=contacts,
-                  events_today=events_today, states=states, chart=chart,
+                  events_today=events_today, states=states, chart=chart, open_alerts=open_alerts,
                   generated=datetime.now(tz))

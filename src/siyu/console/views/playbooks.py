@@ -57,7 +57,7 @@ def preview(request: Request, name: str, form: FormData = Depends(form_data),
     with rt.tx() as s:
         tz = runner.workspace_tz(s, who.workspace_id)
         anchor = _anchor(text(form, "anchor"), rt.clock.now().astimezone(tz).date())
-        start = min(rt.clock.now(), runner.step_time_min(pb, anchor, tz))
+        start = rt.clock.now()
         lines = runner.preview(s, who.workspace_id, pb, community_id=integer(form, "community_id"),
                                anchor=anchor, start=start, days=integer(form, "days") or 14)
         return render(request, "playbooks/_preview.html", lines=lines, tz=tz)

@@ -39,15 +39,24 @@ def raise_alert(session: Session, ws: int, *, kind: str, key: str, message: str,
     return session.get(Alert, row[0])
 
 
-def open_alerts(session: Session, ws: int, *, group_id: int | None = None, limit: int = 200) -> list[Alert]:
+def open_alerts(session: Session, ws: int, *, group_id: int | None = None, kind: str | None = None,
+                limit: int = 200) -> list[Alert]:
     q = select(Alert).where(Alert.workspace_id == ws, Alert.acknowledged_at.is_(None))
     if group_id is not None:
         q = q.where(Alert.group_id == group_id)
+    if kind is not None:
+        q = q.where(Alert.kind == kind)
     return list(session.scalars(q.order_by(Alert.id.desc()).limit(limit)))
 
 
-def recent(session: Session, ws: int, limit: int = 200) -> list[Alert]:
-    return list(session.scalars(select(Alert).where(Alert.workspace_id == ws).order_by(Alert.id.desc()).limit(limit)))
+def recent(session: Session, ws: int, limit: int = 200, *, group_id: int | None = None,
+           kind: str | None = None) -> list[Alert]:
+    q = select(Alert).where(Alert.workspace_id == ws)
+    if group_id is not None:
+        q = q.where(Alert.group_id == group_id)
+    if kind is not None:
+        q = q.where(Alert.kind == kind)
+    return list(session.scalars(q.order_by(Alert.id.desc()).limit(limit)))
 
 
 def acknowledge(session: Session, ws: int, alert_id: int, *, now: datetime) -> Alert:
