@@ -3,6 +3,7 @@ alerts for dead groups and complaints (C9), playbook runs, and tracked shares th
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from siyu.kit.clock import utcnow
 from siyu.kit.db import Base, BigId, JsonType, UTCDateTime
+
+
+def _revision() -> int:
+    """A random revision: the sum over a table's rows changes whenever any row is added, changed or removed."""
+    return secrets.randbits(31)
 
 
 class SopItem(Base):
@@ -85,6 +91,8 @@ class FaqEntry(Base):
     answer: Mapped[str] = mapped_column(Text)
     keywords: Mapped[list[str]] = mapped_column(JsonType, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # random on every insert / update: the matching engine's cache key is (count, sum of revisions)
+    revision: Mapped[int] = mapped_column(Integer, default=_revision, onupdate=_revision, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -113,6 +121,7 @@ class WordList(Base):
     # complaint lists alert the owner (C9) instead of moderating
     purpose: Mapped[str] = mapped_column(String(16), default="moderation")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    revision: Mapped[int] = mapped_column(Integer, default=_revision, onupdate=_revision, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -1,0 +1,275 @@
+"""Moderation set-up and its log: word lists, exemptions, rule settings, decisions and their undo.
+
+The automation that applies the rules to each message is in `automation.py`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from siyu.engagement import matching
+from siyu.engagement.moderation.schemas import (
+    CheckOut,
+    DecisionOut,
+    ExemptionIn,
+    ExemptionOut,
+    Rules,
+    WordListIn,
+    WordListOut,
+    WordListPatch,
+    WordsUpload,
+)
+from siyu.events import schemas as event_schemas
+from siyu.events import service as events
+from siyu.kit.errors import Conflict, Invalid, NotFound
+from siyu.kit.pagination import Page, clamp
+from siyu.models import Action, Contact, ModerationDecision, ModerationExemption, WordList, Workspace
+
+MAX_WORDS = 100_000
+SETTINGS_KEY = "moderation"
+
+
+class Decided(event_schemas.Payload):
+    decision_id: int
+    rule: str
+    decision: str
+    message_event_id: int | None = None
+
+
+class Undone(event_schemas.Payload):
+    decision_id: int
+    decision: str
+    by: str = ""
+
+
+event_schemas.register("moderation.decided", Decided)
+event_schemas.register("moderation.undone", Undone)
+
+
+# -------------------------------------------------------------------------------------------------- settings
+
+
+def rules(session: Session, ws: int) -> Rules:
+    w = session.get(Workspace, ws)
+    raw = (w.settings or {}).get(SETTINGS_KEY) if w is not None else None
+    if not isinstance(raw, dict):
+        return Rules()
+    try:
+        return Rules.model_validate(raw)
+    except ValueError:
+        return Rules()
+
+
+def set_rules(session: Session, ws: int, value: Rules) -> Rules:
+    w = session.get(Workspace, ws)
+    if w is None:
+        raise NotFound("no such workspace", code="workspace_not_found")
+    w.settings = {**(w.settings or {}), SETTINGS_KEY: value.model_dump(mode="json")}
+    return value
+
+
+# -------------------------------------------------------------------------------------------------- word lists
+
+
+def _check_words(words: str) -> str:
+    items = matching.split_words(words)
+    if len(items) > MAX_WORDS:
+        raise Invalid(f"at most {MAX_WORDS} words per list, got {len(items)}", code="too_many_words")
+    if any(len(w) > 100 for w in items):
+        raise Invalid("a word has at most 100 characters", code="word_too_long")
+    return "\n".join(items)
+
+
+def word_list_out(wl: WordList, *, with_words: bool = False) -> WordListOut:
+    words = matching.split_words(wl.words)
+    return WordListOut(id=wl.id, name=wl.name, severity=wl.severity, purpose=wl.purpose, active=wl.active,
+                       word_count=len(words), words=words if with_words else None, created_at=wl.created_at)
+
+
+def word_lists(session: Session, ws: int) -> list[WordList]:
+    return list(session.scalars(select(WordList).where(WordList.workspace_id == ws).order_by(WordList.id)))
+
+
+def get_word_list(session: Session, ws: int, list_id: int) -> WordList:
+    wl = session.get(WordList, list_id)
+    if wl is None or wl.workspace_id != ws:
+        raise NotFound(f"no word list {list_id}", code="word_list_not_found")
+    return wl
+
+
+def _name_taken(session: Session, ws: int, name: str, exclude: int | None = None) -> bool:
+    q = select(WordList.id).where(WordList.workspace_id == ws, WordList.name == name)
+    if exclude is not None:
+        q = q.where(WordList.id != exclude)
+    return session.scalar(q) is not None
+
+
+def create_word_list(session: Session, ws: int, data: WordListIn, *, now: datetime) -> WordList:
+    name = data.name.strip()
+    if not name:
+        raise Invalid("a word list needs a name", code="invalid_name")
+    if _name_taken(session, ws, name):
+        raise Conflict(f"a word list named {name!r} exists", code="word_list_name_taken")
+    wl = WordList(workspace_id=ws, name=name, words=_check_words(data.words), severity=data.severity,
+                  purpose=data.purpose, active=data.active, created_at=now)
+    session.add(wl)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise Conflict(f"a word list named {name!r} exists", code="word_list_name_taken") from None
+    return wl
+
+
+def update_word_list(session: Session, ws: int, list_id: int, patch: WordListPatch) -> WordList:
+    wl = get_word_list(session, ws, list_id)
+    values = patch.model_dump(exclude_unset=True)
+    if values.get("name") is not None:
+        values["name"] = values["name"].strip()
+        if _name_taken(session, ws, values["name"], exclude=wl.id):
+            raise Conflict(f"a word list named {values['name']!r} exists", code="word_list_name_taken")
+    if values.get("words") is not None:
+        values["words"] = _check_words(values["words"])
+    for k, v in values.items():
+        if v is not None:
+            setattr(wl, k, v)
+    session.flush()
+    return wl
+
+
+def upload_words(session: Session, ws: int, list_id: int, body: WordsUpload) -> tuple[WordList, int]:
+    """Append (or replace with) words given as text; returns the list and how many of the words are new to it."""
+    wl = get_word_list(session, ws, list_id)
+    current = matching.split_words(wl.words) if body.mode == "append" else []
+    known = set(current)
+    new = [w for w in matching.split_words(body.text) if w not in known]
+    wl.words = _check_words("\n".join(current + new))
+    session.flush()
+    return wl, len(new)
+
+
+def delete_word_list(session: Session, ws: int, list_id: int) -> None:
+    session.delete(get_word_list(session, ws, list_id))
+    session.flush()
+
+
+# -------------------------------------------------------------------------------------------------- exemptions
+
+
+def exemptions(session: Session, ws: int) -> list[tuple[ModerationExemption, Contact]]:
+    rows = session.execute(select(ModerationExemption, Contact).join(
+        Contact, Contact.id == ModerationExemption.contact_id).where(ModerationExemption.workspace_id == ws)
+        .order_by(ModerationExemption.id))
+    return [(e, c) for e, c in rows.all()]
+
+
+def exemption_out(e: ModerationExemption, c: Contact) -> ExemptionOut:
+    return ExemptionOut(id=e.id, contact_id=e.contact_id, display_name=c.display_name, note=e.note,
+                        created_at=e.created_at)
+
+
+def add_exemption(session: Session, ws: int, data: ExemptionIn, *, now: datetime) -> tuple[ModerationExemption,
+                                                                                          Contact]:
+    contact = session.get(Contact, data.contact_id)
+    if contact is None or contact.workspace_id != ws:
+        raise NotFound(f"no contact {data.contact_id}", code="contact_not_found")
+    existing = session.scalar(select(ModerationExemption).where(
+        ModerationExemption.workspace_id == ws, ModerationExemption.contact_id == contact.id))
+    if existing is not None:
+        raise Conflict("this contact is already exempt", code="already_exempt")
+    e = ModerationExemption(workspace_id=ws, contact_id=contact.id, note=data.note.strip(), created_at=now)
+    session.add(e)
+    session.flush()
+    return e, contact
+
+
+def remove_exemption(session: Session, ws: int, exemption_id: int) -> None:
+    e = session.get(ModerationExemption, exemption_id)
+    if e is None or e.workspace_id != ws:
+        raise NotFound("no such exemption", code="exemption_not_found")
+    session.delete(e)
+    session.flush()
+
+
+# -------------------------------------------------------------------------------------------------- decisions
+
+
+def decisions(session: Session, ws: int, *, contact_id: int | None = None, status: str | None = None,
+              offset: int = 0, limit: int = 50) -> Page[tuple[ModerationDecision, Contact]]:
+    offset, limit = clamp(offset, limit)
+    q = select(ModerationDecision, Contact).join(Contact, Contact.id == ModerationDecision.contact_id).where(
+        ModerationDecision.workspace_id == ws)
+    if contact_id is not None:
+        q = q.where(ModerationDecision.contact_id == contact_id)
+    if status is not None:
+        q = q.where(ModerationDecision.status == status)
+    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
+    rows = session.execute(q.order_by(ModerationDecision.id.desc()).offset(offset).limit(limit)).all()
+    return Page([(d, c) for d, c in rows], total, offset, limit)
+
+
+def decision_out(d: ModerationDecision, c: Contact) -> DecisionOut:
+    return DecisionOut(id=d.id, group_id=d.group_id, contact_id=d.contact_id, display_name=c.display_name,
+                       event_id=d.event_id, rule=d.rule, decision=d.decision, excerpt=d.excerpt, detail=d.detail,
+                       status=d.status, action_ids=list(d.action_ids or []), created_at=d.created_at,
+                       undone_at=d.undone_at, undone_by=d.undone_by)
+
+
+def get_decision(session: Session, ws: int, decision_id: int) -> ModerationDecision:
+    d = session.get(ModerationDecision, decision_id)
+    if d is None or d.workspace_id != ws:
+        raise NotFound(f"no moderation decision {decision_id}", code="decision_not_found")
+    return d
+
+
+def undo(session: Session, ws: int, decision_id: int, *, by: str, now: datetime) -> ModerationDecision:
+    """Mark a decision undone: it no longer counts on the ladder, a blacklist it set is lifted, and actions not yet
+    carried out (a warning still queued, a removal still waiting for the owner) are called off."""
+    d = get_decision(session, ws, decision_id)
+    if d.status != "applied":
+        raise Conflict("this decision was already undone", code="already_undone")
+    d.status = "undone"
+    d.undone_at = now
+    d.undone_by = by[:100]
+    if d.detail.get("set_blacklist"):
+        still = session.scalar(select(ModerationDecision.id).where(
+            ModerationDecision.workspace_id == ws, ModerationDecision.contact_id == d.contact_id,
+            ModerationDecision.status == "applied", ModerationDecision.decision == "blacklist",
+            ModerationDecision.id != d.id))
+        contact = session.get(Contact, d.contact_id)
+        if contact is not None and still is None:
+            contact.blacklisted = False
+    called_off = 0
+    if d.action_ids:
+        res = session.execute(
+            update(Action).where(Action.workspace_id == ws, Action.id.in_(list(d.action_ids)),
+                                 Action.state.in_(("planned", "retry", "task_open")))
+            .values(state="expired", updated_at=now, last_error="moderation decision undone")
+            .execution_options(synchronize_session=False))
+        called_off = int(res.rowcount or 0)  # type: ignore[attr-defined]
+    session.flush()
+    events.record(session, ws, "moderation.undone", now=now, source_key=f"moderation-undo:{d.id}",
+                  contact_id=d.contact_id, group_id=d.group_id,
+                  payload={"decision_id": d.id, "decision": d.decision, "by": by[:100],
+                           "actions_called_off": called_off})
+    return d
+
+
+# -------------------------------------------------------------------------------------------------- dry run
+
+
+def check(session: Session, ws: int, text: str) -> CheckOut:
+    ms = matching.load(session, ws)
+    scan = ms.scan(text)
+    words: list[dict[str, Any]] = []
+    for term in scan.moderation:
+        info = ms.lists.get(term.ref)
+        words.append({"word": term.word, "list_id": term.ref, "list": info.name if info else "",
+                      "severity": info.severity if info else "warn"})
+    return CheckOut(normalized=scan.normalized, words=words, complaint_words=[t.word for t in scan.complaint],
+                    links=[{"what": what, "evidence": ev} for what, ev in matching.links(text)])
