@@ -1,0 +1,138 @@
+"""C4 gated distribution: free in the home groups, share-to-unlock elsewhere.
+
+A member of another group gets a personal share link (`POST /api/v1/sop/share-links`, or by replying 「解锁」 in
+the group under a gated post). When someone else opens it (`GET /s/<token>?u=<platform>:<id>`, the identity a
+WeChat OAuth redirect supplies), the share is verified: an `Unlock` row, a `content.unlocked` event and a direct
+message with the full content to the sharer. Clicks without an identity, or by the sharer, are recorded as clicks
+but unlock nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from siyu.connectors.registry import ConnectorRegistry, default_registry
+from siyu.contacts import identities
+from siyu.delivery import service as outbox
+from siyu.engagement.sop import content
+from siyu.events import schemas as event_schemas
+from siyu.events import service as events
+from siyu.kit.db import insert_ignore
+from siyu.kit.errors import Invalid, NotFound
+from siyu.models import Contact, Identity, ShareLink, SopItem, SopOccurrence, Unlock
+
+
+class ContentUnlocked(event_schemas.Payload):
+    item_id: int
+    share_link_id: int
+    clicker_contact_id: int
+
+
+event_schemas.register("content.unlocked", ContentUnlocked)
+
+
+def _item(session: Session, ws: int, item_id: int) -> SopItem:
+    item = session.get(SopItem, item_id)
+    if item is None or item.workspace_id != ws:
+        raise NotFound(f"no SOP item {item_id}", code="sop_item_not_found")
+    return item
+
+
+def create_link(session: Session, ws: int, item_id: int, contact_id: int, *, now: datetime,
+                url: str | None = None) -> ShareLink:
+    """The member's personal link to the item (one per member and item: asking again returns the same link)."""
+    item = _item(session, ws, item_id)
+    contact = session.get(Contact, contact_id)
+    if contact is None or contact.workspace_id != ws:
+        raise NotFound(f"no contact {contact_id}", code="contact_not_found")
+    existing = session.scalar(select(ShareLink).where(ShareLink.workspace_id == ws, ShareLink.item_id == item.id,
+                                                      ShareLink.sharer_contact_id == contact_id))
+    if existing is not None:
+        return existing
+    target = url or next((a["url"] for a in item.attachments or [] if a.get("type") == "link"), "")
+    link = ShareLink(workspace_id=ws, token=secrets.token_urlsafe(12)[:16], sharer_contact_id=contact_id,
+                     item_id=item.id, url=target, created_at=now)
+    session.add(link)
+    session.flush()
+    return link
+
+
+def link_url(base_url: str, link: ShareLink) -> str:
+    return f"{base_url.rstrip('/')}/s/{link.token}"
+
+
+def _connector_for(session: Session, contact_id: int, reg: ConnectorRegistry) -> str | None:
+    return session.scalar(select(Identity.platform).where(Identity.contact_id == contact_id,
+                                                          Identity.platform.in_(reg.names()))
+                          .order_by(Identity.id).limit(1))
+
+
+def click(session: Session, token: str, *, now: datetime, visitor: str | None, base_url: str) -> str:
+    """Record a click on a share link; unlock for the sharer when another contact opened it. → redirect URL."""
+    link = session.scalar(select(ShareLink).where(ShareLink.token == token))
+    if link is None:
+        raise NotFound("this share link does not exist", code="share_link_not_found")
+    ws = link.workspace_id
+    clicker: int | None = None
+    if visitor:
+        platform, _, external = visitor.partition(":")
+        if not platform or not external or len(visitor) > 200:
+            raise Invalid("u must be <platform>:<external id>", code="invalid_visitor")
+        clicker, _ = identities.identify(session, ws, platform, external, now=now)
+    events.record(session, ws, "link.clicked", now=now, contact_id=clicker,
+                  source_key=f"share:{link.id}:{clicker if clicker is not None else secrets.token_hex(6)}",
+                  payload={"url": link_url(base_url, link), "campaign": f"share:{link.item_id}"})
+    if clicker is not None and clicker != link.sharer_contact_id and link.item_id is not None:
+        if link.verified_at is None:
+            link.verified_at = now
+        unlock(session, ws, link, clicker, now=now)
+    return link.url or base_url.rstrip("/") + "/"
+
+
+def unlock(session: Session, ws: int, link: ShareLink, clicker: int, *, now: datetime) -> bool:
+    assert link.item_id is not None
+    row = session.execute(insert_ignore(session, Unlock.__table__, ["item_id", "contact_id"])
+                          .returning(Unlock.__table__.c.id),
+                          [{"workspace_id": ws, "item_id": link.item_id, "contact_id": link.sharer_contact_id,
+                            "share_link_id": link.id, "created_at": now}]).first()
+    if row is None:
+        return False
+    events.record(session, ws, "content.unlocked", now=now, contact_id=link.sharer_contact_id,
+                  source_key=f"unlock:{link.item_id}:{link.sharer_contact_id}",
+                  payload={"item_id": link.item_id, "share_link_id": link.id, "clicker_contact_id": clicker})
+    item = session.get(SopItem, link.item_id)
+    reg: ConnectorRegistry = session.info.get("connectors") or default_registry()
+    connector = _connector_for(session, link.sharer_contact_id, reg)
+    if item is not None and connector is not None:
+        payload = content.render(item, content.pick_variant(item, None), None, full=True)
+        outbox.plan(session, ws, key=f"unlock:{item.id}:{link.sharer_contact_id}", kind="direct_message",
+                    connector=connector, now=now, contact_id=link.sharer_contact_id, payload=payload)
+    return True
+
+
+def on_keyword(session: Session, ws: int, group_id: int, contact_id: int, *, now: datetime,
+               base_url: str) -> bool:
+    """A member replied 「解锁」 under a gated post: DM them their share link for the latest gated item there."""
+    occ = session.execute(select(SopOccurrence.item_id).join(SopItem, SopItem.id == SopOccurrence.item_id).where(
+        SopOccurrence.workspace_id == ws, SopOccurrence.group_id == group_id, SopOccurrence.contact_id.is_(None),
+        SopOccurrence.status == "queued", SopOccurrence.due_at >= now - timedelta(days=7),
+        SopOccurrence.due_at <= now).order_by(SopOccurrence.due_at.desc())).all()
+    for (item_id,) in occ:
+        item = session.get(SopItem, item_id)
+        if item is None or not content.is_gated(item, group_id):
+            continue
+        link = create_link(session, ws, item.id, contact_id, now=now)
+        reg: ConnectorRegistry = session.info.get("connectors") or default_registry()
+        connector = _connector_for(session, contact_id, reg)
+        if connector is None:
+            return False
+        outbox.plan(session, ws, key=f"sharelink:{link.id}", kind="direct_message", connector=connector, now=now,
+                    contact_id=contact_id,
+                    payload={"text": f"【{item.title}】转发这个链接给好友，好友打开后全文会私信发给你：\n"
+                                     f"{link_url(base_url, link)}", "sop_item_id": item.id})
+        return True
+    return False
