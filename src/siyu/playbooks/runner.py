@@ -84,9 +84,11 @@ def preview(session: Session, ws: int, pb: Playbook, *, community_id: int | None
     tz = workspace_tz(session, ws)
     end = start + timedelta(days=days)
     lines: list[Line] = []
-    for spec in pb.calendar:
-        for at in bindings.calendar_times(spec, start, end, tz):
-            lines.extend(Line(at, g.id, g.name, spec.kind, spec.text, "calendar") for g in groups)
+    names = {g.id: g.name for g in groups}
+    for at, gid, kind, text in bindings.calendar_preview(
+            session, ws, pb.calendar, tag=f"{pb.name}@{pb.version}", community_id=community_id,
+            group_ids=[g.id for g in groups], start=start, end=end, now=start):
+        lines.append(Line(at, gid, names.get(gid, str(gid)), kind, text, "calendar"))
     for step in pb.timeline:
         at = step_time(step, anchor, tz)
         lines.extend(Line(at, g.id, g.name, step.do, _step_text(step), "timeline") for g in groups)
@@ -105,8 +107,8 @@ def apply(session: Session, ws: int, pb: Playbook, *, community_id: int | None =
             raise Conflict(f"{tag} is already applied to this target (run {run.id})", code="playbook_applied")
     tz = workspace_tz(session, ws)
     if pb.settings:
-        for holder in ([community] if community else groups):
-            holder.settings = {**(holder.settings or {}), **pb.settings}
+        bindings.apply_settings(session, ws, pb.settings, community_id=community.id if community else None,
+                                group_ids=[g.id for g in groups], now=now)
     faq_ids = []
     for f in pb.faq:
         scope = community.id if community else groups[0].community_id
