@@ -69,7 +69,7 @@ def test_demo_contacts_have_history_and_were_welcomed(tmp_path: Path) -> None:
     from sqlalchemy import func, select
 
     from siyu import config
-    from siyu.models import Action, ChannelCode, Community, Event, Group
+    from siyu.models import Action, ChannelCode, Community, Event, Group, PlaybookRun, SopOccurrence
     from siyu.runtime import Runtime
 
     data = tmp_path / "demo"
@@ -80,13 +80,19 @@ def test_demo_contacts_have_history_and_were_welcomed(tmp_path: Path) -> None:
             def count(q: object) -> int:
                 return int(s.scalar(q) or 0)  # type: ignore[call-overload]
 
-            assert count(select(func.count()).select_from(Community)) == 2
-            assert count(select(func.count()).select_from(Group)) >= 4
+            assert count(select(func.count()).select_from(Community)) == 3
+            assert count(select(func.count()).select_from(Group)) >= 5
             assert count(select(func.count()).select_from(ChannelCode)) == 3
             joins = count(select(func.count()).select_from(Event).where(Event.type == "group.member_joined"))
             welcomed = count(select(func.count()).select_from(Action).where(
                 Action.kind == "welcome", Action.state == "sent"))
             assert joins >= 20 and welcomed == joins
+            # the calendar has weeks of history and the three playbooks are applied
+            sent = list(s.scalars(select(SopOccurrence.due_at).join(Action, Action.id == SopOccurrence.action_id)
+                                  .where(Action.state == "sent")))
+            assert len(sent) > 50 and (max(sent) - min(sent)).days >= 14
+            assert {r.name for r in s.scalars(select(PlaybookRun))} == {
+                "knowledge-community", "course-cycle", "flash-sale"}
             kinds = set(s.scalars(select(Event.type).distinct()))
             assert {"contact.joined_via_channel", "message.posted", "link.clicked", "contact.tagged"} <= kinds
     finally:

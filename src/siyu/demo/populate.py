@@ -5,7 +5,8 @@ clock that walks forward through the past month."""
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -15,7 +16,6 @@ from siyu.communities import service as communities
 from siyu.communities.schemas import CommunityIn, GroupIn, Profile, Question, Rules, TargetUsers
 from siyu.config import Settings
 from siyu.connectors.sandbox import service as sandbox
-from siyu.delivery import service as outbox
 from siyu.engagement import welcome
 from siyu.events import service as events
 from siyu.kit.clock import FrozenClock, utcnow
@@ -100,7 +100,7 @@ def _build(rt: Runtime, rnd: random.Random, n_contacts: int) -> dict[str, int]:
             acquisition.create(s, WS, ChannelCodeIn(name="销售-李娜", kind="salesperson", community_id=know.id,
                                                     tags=["渠道:销售", "销售:李娜"])),
         ]
-    made = {"communities": 2, "groups": 4, "channel_codes": len(codes), "contacts": 0, "events": 0}
+    made = {"communities": 3, "groups": 5, "channel_codes": len(codes), "contacts": 0, "events": 0}
     members: list[tuple[int, int]] = []
     for i in range(n_contacts):
         clock.set(start + timedelta(days=rnd.uniform(0, 27), hours=rnd.uniform(0, 12)))
@@ -138,12 +138,55 @@ def _build(rt: Runtime, rnd: random.Random, n_contacts: int) -> dict[str, int]:
                 member = s.get(SandboxMember, m.id)
                 assert member is not None
                 sandbox.leave(s, WS, member, communities.get_group(s, WS, r.group_id), now=clock.now())
-    # A post for the flash group that waits for the owner when the sandbox behaves like WeCom.
-    clock.set(utcnow())
+    made.update(_engagement(rt, clock, start, know.id, flash.id))
     with rt.tx() as s:
-        flash_group = communities.groups(s, WS, flash.id)[0]
-        outbox.plan(s, WS, key="demo:flash:countdown", kind="post_to_group", connector="sandbox",
-                    now=clock.now(), group_id=flash_group.id,
-                    payload={"text": "距开抢还有 1 天！今晚 20:00 准时开始，前 100 名五折。"})
         made["events"] = s.scalar(select(func.count()).select_from(events.Event)) or 0
     return made
+
+
+def _engagement(rt: Runtime, clock: FrozenClock, start: datetime, know_id: int, flash_id: int) -> dict[str, int]:
+    """The three playbooks: the knowledge calendar with three weeks of history, the course cycle on a course
+    community, and a flash sale whose D0 is the day after tomorrow; plus moderation word lists."""
+    from siyu.engagement.sop import tasks as sop_tasks
+    from siyu.models import WordList
+    from siyu.playbooks import loader, runner
+
+    # on the hour, as the scheduler ticks, so the history has no late posts
+    history_from = (start + timedelta(days=9)).replace(minute=0, second=0, microsecond=0)
+    clock.set(history_from)
+    tz = ZoneInfo(rt.settings.timezone)
+    with rt.tx() as s:
+        course = communities.create(s, WS, CommunityIn(
+            name="财税直播课", type="content", welcome_text="欢迎来到财税直播课！每周二晚 8 点开课。",
+            rules=Rules(offers="每周直播课、回放、作业点评", forbidden="广告、拉人", penalties="违规移出")))
+        communities.create_group(s, WS, GroupIn(name="财税直播课 1 群", community_id=course.id, owner="讲师助理-小陈"),
+                                 now=clock.now())
+        runner.apply(s, WS, loader.find("knowledge-community"), community_id=know_id,
+                     anchor=history_from.astimezone(tz).date(), now=clock.now(), actor="demo")
+        runner.apply(s, WS, loader.find("course-cycle"), community_id=course.id,
+                     anchor=history_from.astimezone(tz).date(), now=clock.now(), actor="demo")
+        s.add(WordList(workspace_id=WS, name="广告与引流", words="加微信\n加我微信\n代开发票\n刷单\n兼职日结",
+                       severity="warn", purpose="moderation", active=True, created_at=clock.now()))
+        s.add(WordList(workspace_id=WS, name="投诉", words="投诉\n退款\n骗子\n差评", severity="warn",
+                       purpose="complaint", active=True, created_at=clock.now()))
+    now = utcnow().replace(second=0, microsecond=0)
+    ticks = 0
+    while clock.now() < now:  # the calendar's past three weeks, hour by hour, as the scheduler lived them
+        sop_tasks.tick(rt)
+        ticks += 1
+        clock.advance(timedelta(hours=1))
+    clock.set(now)
+    sop_tasks.tick(rt)
+    with rt.tx() as s:
+        d0 = now.astimezone(tz).date() + timedelta(days=2)
+        runner.apply(s, WS, loader.find("flash-sale"), community_id=flash_id, anchor=d0, now=now, actor="demo")
+    runner.tick(rt.sessions, now)
+    # one spammer and one unhappy customer, so moderation and the owner's alerts have something to show
+    with rt.tx() as s:
+        group = communities.groups(s, WS, know_id)[0]
+        for nickname, text in (("推广小号", "加我微信 vx8888 代开发票，兼职日结"),
+                               ("周先生", "课程回放一直打不开，再不处理我要投诉！")):
+            member = sandbox.create_member(s, WS, nickname, now=now)
+            sandbox.join(s, WS, member, group, now=now)
+            sandbox.post(s, WS, member, group, text, now=now)
+    return {"playbooks": 3, "calendar_hours_simulated": ticks}

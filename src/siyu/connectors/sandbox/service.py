@@ -102,14 +102,14 @@ def feed(session: Session, ws: int, member: SandboxMember, limit: int = 100) -> 
     if group_ext:
         cond.append(SandboxMessage.group_external_id.in_(group_ext))
     rows = session.scalars(select(SandboxMessage).where(SandboxMessage.workspace_id == ws, or_(*cond))
-                           .order_by(SandboxMessage.id.desc()).limit(limit))
+                           .order_by(SandboxMessage.created_at.desc(), SandboxMessage.id.desc()).limit(limit))
     return list(reversed(list(rows)))
 
 
 def group_messages(session: Session, ws: int, group: Group, limit: int = 100) -> list[SandboxMessage]:
     rows = session.scalars(select(SandboxMessage).where(SandboxMessage.workspace_id == ws,
                                                         SandboxMessage.group_external_id == group.external_id)
-                           .order_by(SandboxMessage.id.desc()).limit(limit))
+                           .order_by(SandboxMessage.created_at.desc(), SandboxMessage.id.desc()).limit(limit))
     return list(reversed(list(rows)))
 
 
