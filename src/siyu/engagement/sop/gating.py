@@ -90,6 +90,10 @@ def click(session: Session, token: str, *, now: datetime, visitor: str | None, b
         if link.verified_at is None:
             link.verified_at = now
         unlock(session, ws, link, clicker, now=now)
+    if link.interaction_id is not None:  # a lucky-draw share: a verified one is the sharer's extra chance
+        from siyu.engagement.interaction import service as interaction
+
+        interaction.verify_share(session, token, clicker, now=now)
     return link.url or base_url.rstrip("/") + "/"
 
 
