@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import psycopg
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select, text
@@ -289,19 +288,6 @@ def _figures(path: str, t: Timed) -> dict[str, Any]:
     }
 
 
-def _reset_postgresql(url: str) -> str | None:
-    """Drop and recreate the bench database's public schema; None when done, else why it is skipped."""
-    dsn = raw.psycopg_dsn(url)
-    try:
-        conn = psycopg.connect(dsn, connect_timeout=3, autocommit=True)
-    except psycopg.Error as exc:
-        return f"unreachable: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"
-    with conn:
-        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
-        conn.execute("CREATE SCHEMA public")
-    return None
-
-
 # ---------------------------------------------------------------------------------------------------- report
 
 
@@ -378,7 +364,7 @@ def main(args: argparse.Namespace) -> int:
             if "bench" not in (db := raw.make_url(args.pg_url).database or ""):
                 skip: str | None = f"refusing database {db!r}: its schema is dropped, use one named *bench*"
             else:
-                skip = _reset_postgresql(args.pg_url)
+                skip = raw.reset_postgresql(args.pg_url)
             if skip:
                 result["postgresql.skipped"] = skip
                 say.say(f"postgresql: [yellow]skipped[/] ({skip})")

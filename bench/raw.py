@@ -51,6 +51,33 @@ def psycopg_dsn(sqlalchemy_url: str) -> str:
     return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def reset_postgresql(url: str) -> str | None:
+    """Give the bench an empty database: create it if missing, else drop and recreate its public schema.
+    None when ready, else why PostgreSQL is skipped. Only databases named like *bench* or siyu_sop are touched."""
+    parsed = make_url(url)
+    name = parsed.database or ""
+    if "bench" not in name and name != "siyu_sop":
+        return f"refusing to wipe database {name!r}: use a database whose name contains 'bench'"
+    try:
+        conn = psycopg.connect(psycopg_dsn(url), connect_timeout=3, autocommit=True)
+    except psycopg.OperationalError as exc:
+        if f'database "{name}" does not exist' not in str(exc):
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            return f"unreachable: {first}"
+        try:
+            admin = psycopg.connect(psycopg_dsn(parsed.set(database="postgres").render_as_string(False)),
+                                    connect_timeout=3, autocommit=True)
+        except psycopg.Error as exc2:
+            return f"unreachable: {type(exc2).__name__}"
+        with admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        return None
+    with conn:
+        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+    return None
+
+
 Timing = tuple[float, int, list[float], float]  # seconds, rows, seconds per batch, CPU seconds
 
 

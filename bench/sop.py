@@ -202,17 +202,6 @@ def _per_week(rule: str) -> int:
     return 7 if rule == "FREQ=DAILY" else 1
 
 
-def _reset_postgresql(url: str) -> str | None:
-    try:
-        conn = psycopg.connect(raw.psycopg_dsn(url), connect_timeout=3, autocommit=True)
-    except psycopg.Error as exc:
-        return f"unreachable: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"
-    with conn:
-        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
-        conn.execute("CREATE SCHEMA public")
-    return None
-
-
 def _table(result: dict[str, Any], args: argparse.Namespace) -> Table:
     t = Table(title=f"siyu SOP planning — {args.groups:,} groups × {len(CALENDAR)} items × {args.days} days")
     for col in ("backend", "path", "rows", "seconds", "rows/s", "ratio_to_raw", "target", ""):
@@ -260,7 +249,7 @@ def main(args: argparse.Namespace) -> int:
         if args.only in (None, "postgresql"):
             db = raw.make_url(args.pg_url).database or ""
             skip = (f"refusing database {db!r}: its schema is dropped, use one named *sop* or *bench*"
-                    if "sop" not in db and "bench" not in db else _reset_postgresql(args.pg_url))
+                    if "sop" not in db and "bench" not in db else raw.reset_postgresql(args.pg_url))
             if skip:
                 result["postgresql.skipped"] = skip
                 say.say(f"postgresql: [yellow]skipped[/] ({skip})")
