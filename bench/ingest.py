@@ -378,12 +378,7 @@ def main(args: argparse.Namespace) -> int:
 
     result["meta.loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     targets = _targets(result)
-    result["targets"] = targets
-    result["targets_met"] = bool(targets) and all(t["met"] for t in targets.values())
-    for k in [k for k in result if k.endswith(".errors") and isinstance(result[k], list)]:
-        failures += [f"{k.split('.')[0]}: {e}" for e in result.pop(k)]
-    result["failures"] = failures
-    result["ok"] = not failures
+    raw.conclude(result, targets, failures)
 
     if args.json:
         sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")

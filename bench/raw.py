@@ -51,6 +51,16 @@ def psycopg_dsn(sqlalchemy_url: str) -> str:
     return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def conclude(result: dict[str, Any], targets: dict[str, Any], failures: list[str]) -> None:
+    """Put targets, correctness failures (every `<backend>.errors` list) and the verdict into a bench result."""
+    result["targets"] = targets
+    result["targets_met"] = bool(targets) and all(t["met"] for t in targets.values())
+    for k in [k for k in result if k.endswith(".errors") and isinstance(result[k], list)]:
+        failures += [f"{k.split('.')[0]}: {e}" for e in result.pop(k)]
+    result["failures"] = failures
+    result["ok"] = not failures
+
+
 def reset_postgresql(url: str) -> str | None:
     """Give the bench an empty database: create it if missing, else drop and recreate its public schema.
     None when ready, else why PostgreSQL is skipped. Only databases named like *bench* or siyu_sop are touched."""

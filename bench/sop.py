@@ -264,12 +264,7 @@ def main(args: argparse.Namespace) -> int:
     targets = {f"{b}.plan_week.seconds": {"target": TARGET_SECONDS, "measured": result[f"{b}.plan_week.seconds"],
                                           "met": result[f"{b}.plan_week.seconds"] <= TARGET_SECONDS}
                for b in ("sqlite", "postgresql") if f"{b}.plan_week.seconds" in result}
-    result["targets"] = targets
-    result["targets_met"] = bool(targets) and all(t["met"] for t in targets.values())
-    for k in [k for k in result if k.endswith(".errors") and isinstance(result[k], list)]:
-        failures += [f"{k.split('.')[0]}: {e}" for e in result.pop(k)]
-    result["failures"] = failures
-    result["ok"] = not failures
+    raw.conclude(result, targets, failures)
     if args.json:
         sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
