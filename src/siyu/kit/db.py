@@ -103,6 +103,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=60000")
+        # Checkpoint the WAL every ~40 MB instead of ~4 MB: index pages dirtied again and again by random keys are
+        # written back once per checkpoint, which made batch ingest ~24% faster (docs/bench.md).
+        cur.execute("PRAGMA wal_autocheckpoint=10000")
         cur.close()
 
     @event.listens_for(engine, "begin")
