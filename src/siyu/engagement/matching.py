@@ -18,6 +18,7 @@ entries), so the automaton is rebuilt only when a list or an entry changes.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import unicodedata
@@ -181,6 +182,8 @@ class SimilarityIndex:
         if not corpus:
             return
         import bm25s
+
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets itself to DEBUG on import
         import numpy as np
 
         self._bm25 = bm25s.BM25()
