@@ -15,6 +15,7 @@ from huey import Huey
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from siyu.auth.throttle import LoginThrottle
 from siyu.config import Settings
 from siyu.connectors.registry import ConnectorRegistry, default_registry
 from siyu.delivery.service import PENDING_KEY
@@ -40,6 +41,7 @@ class Runtime:
         self.sessions.configure(info={"connectors": self.connectors})
         self.huey = huey or make_huey(settings, immediate=immediate)
         self.tasks = register_tasks(self.huey, self)
+        self.login_throttle = LoginThrottle()
         event.listen(self.sessions, "after_commit", self._after_commit)
         event.listen(self.sessions, "after_soft_rollback", self._after_rollback)
 

@@ -52,3 +52,8 @@ class Forbidden(SiyuError):
 class Unauthorized(SiyuError):
     status = 401
     code = "unauthorized"
+
+
+class TooManyRequests(SiyuError):
+    status = 429
+    code = "too_many_requests"

@@ -13,7 +13,7 @@ from siyu.auth.service import Principal
 from siyu.console.render import LANG_COOKIE, render
 from siyu.console.views.common import form_data, safe_next, text
 from siyu.kit import i18n
-from siyu.kit.errors import Forbidden
+from siyu.kit.errors import Forbidden, TooManyRequests
 from siyu.kit.web import CSRF_FIELD, csrf_token, current_principal, runtime
 
 router = APIRouter()
@@ -33,6 +33,11 @@ def login(request: Request, form: FormData = Depends(form_data)) -> Response:
     username, password = text(form, "username"), str(form.get("password") or "")
     target = safe_next(text(form, "next"))
     rt = runtime(request)
+    keys = [f"user:{username.lower()}", f"ip:{request.client.host if request.client else '-'}"]
+    until = rt.login_throttle.blocked_until(keys, rt.clock.now())
+    if until is not None:
+        raise TooManyRequests(f"too many failed logins; try again after {until:%H:%M} UTC",
+                              code="too_many_attempts")
     with rt.tx() as s:
         user = auth.authenticate(s, username, password)
         if user is not None:
@@ -40,8 +45,10 @@ def login(request: Request, form: FormData = Depends(form_data)) -> Response:
             auth.audit(s, who, "user.login", "user", user.id, now=rt.clock.now())
             user_id = user.id
     if user is None:
+        rt.login_throttle.failed(keys, rt.clock.now())
         return render(request, "login.html", status_code=401, next=target, username=username,
                       error=True)
+    rt.login_throttle.succeeded(keys[:1])
     request.session.clear()
     request.session["user_id"] = user_id
     csrf_token(request)  # a fresh token for the new session
