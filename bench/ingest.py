@@ -12,7 +12,6 @@ import platform
 import shutil
 import sqlite3
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -351,20 +350,13 @@ def main(args: argparse.Namespace) -> int:
         "meta.batch": args.batch,
         "meta.people": args.people,
     }
-    base = args.workdir
-    if base is not None:
-        base.mkdir(parents=True, exist_ok=True)
-        base = base.resolve()
-    tmp = Path(tempfile.mkdtemp(prefix="siyu-bench-", dir=base))
+    tmp = raw.workdir(args.workdir, "siyu-bench-")
     failures: list[str] = []
     try:
         if args.only in (None, "sqlite"):
             run_backend("sqlite", None, tmp / "sqlite", args, say, result)
         if args.only in (None, "postgresql"):
-            if "bench" not in (db := raw.make_url(args.pg_url).database or ""):
-                skip: str | None = f"refusing database {db!r}: its schema is dropped, use one named *bench*"
-            else:
-                skip = raw.reset_postgresql(args.pg_url)
+            skip = raw.reset_postgresql(args.pg_url)
             if skip:
                 result["postgresql.skipped"] = skip
                 say.say(f"postgresql: [yellow]skipped[/] ({skip})")

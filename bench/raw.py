@@ -10,9 +10,11 @@ for HTTP, the web stack.
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -51,6 +53,14 @@ def psycopg_dsn(sqlalchemy_url: str) -> str:
     return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def workdir(base: Path | None, prefix: str) -> Path:
+    """A fresh temporary folder for one run (under `base` when given, e.g. to keep it for inspection)."""
+    if base is not None:
+        base.mkdir(parents=True, exist_ok=True)
+        base = base.resolve()
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=base))
+
+
 def conclude(result: dict[str, Any], targets: dict[str, Any], failures: list[str]) -> None:
     """Put targets, correctness failures (every `<backend>.errors` list) and the verdict into a bench result."""
     result["targets"] = targets
@@ -63,11 +73,11 @@ def conclude(result: dict[str, Any], targets: dict[str, Any], failures: list[str
 
 def reset_postgresql(url: str) -> str | None:
     """Give the bench an empty database: create it if missing, else drop and recreate its public schema.
-    None when ready, else why PostgreSQL is skipped. Only databases named like *bench* or siyu_sop are touched."""
+    None when ready, else why PostgreSQL is skipped. Only databases named like *bench* or *sop* are touched."""
     parsed = make_url(url)
     name = parsed.database or ""
-    if "bench" not in name and name != "siyu_sop":
-        return f"refusing to wipe database {name!r}: use a database whose name contains 'bench'"
+    if "bench" not in name and "sop" not in name:
+        return f"refusing database {name!r}: its schema is dropped, use one named *bench* (or *sop*)"
     try:
         conn = psycopg.connect(psycopg_dsn(url), connect_timeout=3, autocommit=True)
     except psycopg.OperationalError as exc:

@@ -14,7 +14,6 @@ import platform
 import shutil
 import sqlite3
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -237,19 +236,13 @@ def main(args: argparse.Namespace) -> int:
         "meta.items": len(CALENDAR),
         "meta.days": args.days,
     }
-    base = args.workdir
-    if base is not None:
-        base.mkdir(parents=True, exist_ok=True)
-        base = base.resolve()
-    tmp = Path(tempfile.mkdtemp(prefix="siyu-bench-sop-", dir=base))
+    tmp = raw.workdir(args.workdir, "siyu-bench-sop-")
     failures: list[str] = []
     try:
         if args.only in (None, "sqlite"):
             run_backend("sqlite", None, tmp / "sqlite", args, say, result)
         if args.only in (None, "postgresql"):
-            db = raw.make_url(args.pg_url).database or ""
-            skip = (f"refusing database {db!r}: its schema is dropped, use one named *sop* or *bench*"
-                    if "sop" not in db and "bench" not in db else raw.reset_postgresql(args.pg_url))
+            skip = raw.reset_postgresql(args.pg_url)
             if skip:
                 result["postgresql.skipped"] = skip
                 say.say(f"postgresql: [yellow]skipped[/] ({skip})")
