@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import sqlite3
 import sys
 import time
@@ -350,23 +349,8 @@ def main(args: argparse.Namespace) -> int:
         "meta.batch": args.batch,
         "meta.people": args.people,
     }
-    tmp = raw.workdir(args.workdir, "siyu-bench-")
     failures: list[str] = []
-    try:
-        if args.only in (None, "sqlite"):
-            run_backend("sqlite", None, tmp / "sqlite", args, say, result)
-        if args.only in (None, "postgresql"):
-            skip = raw.reset_postgresql(args.pg_url)
-            if skip:
-                result["postgresql.skipped"] = skip
-                say.say(f"postgresql: [yellow]skipped[/] ({skip})")
-            else:
-                run_backend("postgresql", args.pg_url, tmp / "postgresql", args, say, result)
-    finally:
-        if args.workdir is None:
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            result["meta.workdir"] = str(tmp)
+    raw.run_backends(args, result, say, run_backend, "siyu-bench-")
 
     result["meta.loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     targets = _targets(result)

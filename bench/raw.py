@@ -9,6 +9,7 @@ for HTTP, the web stack.
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import tempfile
 import time
@@ -59,6 +60,27 @@ def workdir(base: Path | None, prefix: str) -> Path:
         base.mkdir(parents=True, exist_ok=True)
         base = base.resolve()
     return Path(tempfile.mkdtemp(prefix=prefix, dir=base))
+
+
+def run_backends(args: Any, result: dict[str, Any], say: Any, run_backend: Any, prefix: str) -> None:
+    """Run the bench on SQLite and on PostgreSQL (reset first, skipped with a reason when it cannot be), each in
+    its own folder of one work dir that is removed afterwards unless `--workdir` asked to keep it."""
+    tmp = workdir(args.workdir, prefix)
+    try:
+        if args.only in (None, "sqlite"):
+            run_backend("sqlite", None, tmp / "sqlite", args, say, result)
+        if args.only in (None, "postgresql"):
+            skip = reset_postgresql(args.pg_url)
+            if skip:
+                result["postgresql.skipped"] = skip
+                say.say(f"postgresql: [yellow]skipped[/] ({skip})")
+            else:
+                run_backend("postgresql", args.pg_url, tmp / "postgresql", args, say, result)
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            result["meta.workdir"] = str(tmp)
 
 
 def conclude(result: dict[str, Any], targets: dict[str, Any], failures: list[str]) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import sqlite3
 import sys
 import time
@@ -236,23 +235,8 @@ def main(args: argparse.Namespace) -> int:
         "meta.items": len(CALENDAR),
         "meta.days": args.days,
     }
-    tmp = raw.workdir(args.workdir, "siyu-bench-sop-")
     failures: list[str] = []
-    try:
-        if args.only in (None, "sqlite"):
-            run_backend("sqlite", None, tmp / "sqlite", args, say, result)
-        if args.only in (None, "postgresql"):
-            skip = raw.reset_postgresql(args.pg_url)
-            if skip:
-                result["postgresql.skipped"] = skip
-                say.say(f"postgresql: [yellow]skipped[/] ({skip})")
-            else:
-                run_backend("postgresql", args.pg_url, tmp / "postgresql", args, say, result)
-    finally:
-        if args.workdir is None:
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            result["meta.workdir"] = str(tmp)
+    raw.run_backends(args, result, say, run_backend, "siyu-bench-sop-")
     result["meta.loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     targets = {f"{b}.plan_week.seconds": {"target": TARGET_SECONDS, "measured": result[f"{b}.plan_week.seconds"],
                                           "met": result[f"{b}.plan_week.seconds"] <= TARGET_SECONDS}
