@@ -25,7 +25,7 @@ from siyu.delivery import service as outbox
 from siyu.engagement import welcome
 from siyu.kit.errors import Invalid
 from siyu.kit.web import require, runtime
-from siyu.models import SandboxMember, Workspace
+from siyu.models import Group, SandboxMember, Workspace
 
 router = APIRouter()
 
@@ -61,6 +61,13 @@ def _outbox(s: Session, ws: int) -> dict[str, Any]:
     contact_ids = {a.contact_id for a in actions + tasks if a.contact_id}
     return {"actions": actions, "tasks": tasks, "group_names": queries.group_names(s, ids),
             "contact_names": queries.contact_names(s, contact_ids)}
+
+
+def _member_and_group(s: Session, ws: int, member_id: int, form: FormData) -> tuple[SandboxMember, Group]:
+    group_id = integer(form, "group_id")
+    if group_id is None:
+        raise Invalid("pick a group", code="group_missing")
+    return sandbox.get_member(s, ws, member_id), communities.get_group(s, ws, group_id)
 
 
 def _panel_response(request: Request, who: Principal, member_id: int) -> HTMLResponse:
@@ -142,13 +149,9 @@ def scan(request: Request, member_id: int, form: FormData = Depends(form_data),
 @router.post("/sandbox/members/{member_id:int}/post", response_class=HTMLResponse)
 def post(request: Request, member_id: int, form: FormData = Depends(form_data),
          who: Principal = Depends(require(Perm.WRITE))) -> HTMLResponse:
-    group_id = integer(form, "group_id")
-    if group_id is None:
-        raise Invalid("pick a group", code="group_missing")
     rt = runtime(request)
     with rt.tx() as s:
-        m = sandbox.get_member(s, who.workspace_id, member_id)
-        g = communities.get_group(s, who.workspace_id, group_id)
+        m, g = _member_and_group(s, who.workspace_id, member_id, form)
         msg = sandbox.post(s, who.workspace_id, m, g, text(form, "text"), now=rt.clock.now())
         auth.audit(s, who, "sandbox.post", "sandbox_member", m.id, {"group_id": g.id, "message_id": msg.id},
                    now=rt.clock.now())
@@ -158,13 +161,9 @@ def post(request: Request, member_id: int, form: FormData = Depends(form_data),
 @router.post("/sandbox/members/{member_id:int}/leave", response_class=HTMLResponse)
 def leave(request: Request, member_id: int, form: FormData = Depends(form_data),
           who: Principal = Depends(require(Perm.WRITE))) -> HTMLResponse:
-    group_id = integer(form, "group_id")
-    if group_id is None:
-        raise Invalid("pick a group", code="group_missing")
     rt = runtime(request)
     with rt.tx() as s:
-        m = sandbox.get_member(s, who.workspace_id, member_id)
-        g = communities.get_group(s, who.workspace_id, group_id)
+        m, g = _member_and_group(s, who.workspace_id, member_id, form)
         sandbox.leave(s, who.workspace_id, m, g, now=rt.clock.now())
         auth.audit(s, who, "sandbox.leave", "sandbox_member", m.id, {"group_id": g.id}, now=rt.clock.now())
     return _panel_response(request, who, member_id)
