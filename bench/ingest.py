@@ -123,7 +123,7 @@ def _inprocess(rt: Any, batches: Iterator[list[dict[str, Any]]]) -> Timed:
         t.events += stored
         if stored != len(batch):
             bad = next(r for r in results if r.status != "stored")
-            t.errors.append(f"stored {stored} of {len(batch)}; first: {bad.model_dump(exclude_none=True)}")
+            t.errors.append(f"stored {stored} of {len(batch)}; first: {bad.as_dict()}")
     return t
 
 

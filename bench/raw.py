@@ -1,10 +1,10 @@
 """The raw baseline: the same rows through a plain DB-API `executemany` INSERT, committed per batch.
 
 The table `bench_raw_events` mirrors `events` exactly (columns, primary key, unique key, foreign key,
-indexes) in the same database, and the connection uses the engine's settings (SQLite: WAL + synchronous=FULL +
-foreign keys; PostgreSQL: defaults, i.e. synchronous_commit=on), so the ratio path ÷ raw prices what siyu adds
-on top of the database: validation, contact resolution, ORM/Core, the ON CONFLICT … RETURNING bookkeeping and,
-for HTTP, the web stack.
+indexes) in the same database, and the connection uses the engine's settings (SQLite: siyu's own PRAGMAs, i.e.
+WAL + synchronous=FULL + foreign keys + checkpoint interval + page cache; PostgreSQL: defaults, i.e.
+synchronous_commit=on), so the ratio path ÷ raw prices what siyu adds on top of the database: validation,
+contact resolution, ORM/Core, the ON CONFLICT … RETURNING bookkeeping and, for HTTP, the web stack.
 """
 
 from __future__ import annotations
@@ -22,10 +22,13 @@ import orjson
 import psycopg
 from sqlalchemy import make_url
 
+from siyu.events.keys import source_hash
+from siyu.kit.db import SQLITE_PRAGMAS
+
 TABLE = "bench_raw_events"
-COLUMNS = "workspace_id, type, contact_id, group_id, occurred_at, received_at, source_key, payload"
-SQLITE_INSERT = f"INSERT INTO {TABLE} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-PG_INSERT = f"INSERT INTO {TABLE} ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+COLUMNS = "workspace_id, type, contact_id, group_id, occurred_at, received_at, source_key, source_hash, payload"
+SQLITE_INSERT = f"INSERT INTO {TABLE} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+PG_INSERT = f"INSERT INTO {TABLE} ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
 
 
 def _sqlite_ts(value: datetime) -> str:
@@ -46,7 +49,8 @@ def to_rows(events: list[dict[str, Any]], contacts: dict[str, int], *, workspace
         else:
             occ, rec = occurred, now
         rows.append((workspace_id, ev["type"], contacts[ev["contact"]["external_id"]], None, occ, rec,
-                     ev["source_key"], orjson.dumps(ev["payload"]).decode()))
+                     ev["source_key"], source_hash(workspace_id, ev["source_key"]),
+                     orjson.dumps(ev["payload"]).decode()))
     return rows
 
 
@@ -142,7 +146,7 @@ def sqlite_baseline(db_path: str, batches: Iterable[list[tuple[Any, ...]]]) -> T
     conn = sqlite3.connect(db_path, isolation_level=None, timeout=60, check_same_thread=False)
     try:
         cur = conn.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=60000"):
+        for pragma in SQLITE_PRAGMAS:
             cur.execute(f"PRAGMA {pragma}")
         cur.execute(f"DROP TABLE IF EXISTS {TABLE}")
         ddl = [sql for (sql,) in cur.execute(

@@ -39,3 +39,41 @@ def test_upgrade_keeps_existing_rows(tmp_path: object) -> None:
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT name, settings FROM communities").fetchall() == [("会计圈", "{}")]
     engine.dispose()
+
+
+def test_upgrade_backfills_the_event_dedupe_hash(tmp_path: object) -> None:
+    """Events stored before the hash column existed still deduplicate after the upgrade."""
+    from pathlib import Path
+
+    from siyu.events import service
+    from siyu.kit import migrate
+    from siyu.kit.db import make_engine, make_sessionmaker, transaction
+    from tests.conftest import BACKEND
+
+    if BACKEND != "sqlite":
+        return
+    url = f"sqlite:///{Path(str(tmp_path)) / 'old.db'}"
+    migrate.upgrade(url, "f0fdb1b97236")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO workspaces (id, name, timezone, sandbox_mode, settings, created_at) "
+                             "VALUES (1, 'w', 'Asia/Shanghai', 'bot', '{}', '2026-01-01 00:00:00.000000')")
+        for i in range(3):
+            conn.exec_driver_sql(
+                "INSERT INTO events (workspace_id, type, occurred_at, received_at, source_key, payload) VALUES "
+                f"(1, 'custom.old', '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000', 'old-{i}', '{{}}')")
+    engine.dispose()
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    try:
+        from datetime import UTC, datetime
+
+        with transaction(make_sessionmaker(engine)) as s:
+            res = service.ingest(s, 1, [{"type": "custom.old", "source_key": "old-1"},
+                                        {"type": "custom.old", "source_key": "new-1"}],
+                                 now=datetime(2026, 2, 1, tzinfo=UTC))
+        assert [r.status for r in res] == ["duplicate", "stored"]
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM events WHERE source_hash IS NULL").scalar() == 0
+    finally:
+        engine.dispose()

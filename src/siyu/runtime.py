@@ -19,6 +19,7 @@ from siyu.auth.throttle import LoginThrottle
 from siyu.config import Settings
 from siyu.connectors.registry import ConnectorRegistry, default_registry
 from siyu.delivery.service import PENDING_KEY
+from siyu.kit import gc_tuning
 from siyu.kit.clock import Clock, SystemClock
 from siyu.kit.db import make_engine, make_sessionmaker, transaction
 from siyu.models import Workspace
@@ -44,6 +45,7 @@ class Runtime:
         self.login_throttle = LoginThrottle()
         event.listen(self.sessions, "after_commit", self._after_commit)
         event.listen(self.sessions, "after_soft_rollback", self._after_rollback)
+        gc_tuning.tune()
 
     @contextmanager
     def tx(self) -> Iterator[Session]:

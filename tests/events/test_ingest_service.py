@@ -61,3 +61,44 @@ def test_bulk_path_stores_timestamps_exactly_as_the_orm_does(rt: Any) -> None:
         assert s.scalar(select(func.count()).select_from(Event).where(Event.occurred_at >= t)) == 1
         ev = s.scalar(select(Event).where(Event.source_key == "whole"))
         assert ev is not None and ev.occurred_at == t and ev.received_at == rt.clock.now()
+
+
+def test_offsets_are_stored_as_the_same_utc_instant(rt: Any) -> None:
+    from datetime import UTC, datetime
+
+    with rt.tx() as s:
+        service.ingest(s, 1, [{"type": "custom.z", "source_key": "cn", "occurred_at": "2026-11-02T18:00:00.25+08:00"},
+                              {"type": "custom.z", "source_key": "ny", "occurred_at": "2026-11-02T05:00:00.25-05:00"}],
+                       now=rt.clock.now())
+    t = datetime(2026, 11, 2, 10, 0, 0, 250000, tzinfo=UTC)
+    with rt.tx() as s:
+        assert s.scalar(select(func.count()).select_from(Event).where(Event.occurred_at == t)) == 2
+
+
+def test_a_hash_collision_is_rejected_not_taken_for_a_duplicate(rt: Any, monkeypatch: Any) -> None:
+    """Two different source keys that hash alike (forced here; ~never in life): the second event is not silently
+    dropped as a duplicate, the sender is told to use another key, and the first stays a true duplicate."""
+    from siyu.events import keys
+
+    real = keys.source_hashes
+
+    def colliding(ws: int, source_keys: list[str]) -> list[int]:
+        return [42 if k.startswith("clash-") else h for k, h in zip(source_keys, real(ws, source_keys), strict=True)]
+
+    monkeypatch.setattr(service, "source_hashes", colliding)
+    with rt.tx() as s:
+        first = service.ingest(s, 1, [{"type": "custom.x", "source_key": "clash-a"}], now=rt.clock.now())
+    with rt.tx() as s:
+        res = service.ingest(s, 1, [{"type": "custom.x", "source_key": "clash-a"},
+                                    {"type": "custom.x", "source_key": "clash-b"},
+                                    {"type": "custom.x", "source_key": "plain"}], now=rt.clock.now())
+    assert first[0].status == "stored"
+    assert [(r.status, r.code) for r in res] == [("duplicate", None), ("rejected", "source_key_collision"),
+                                                 ("stored", None)]
+    with rt.tx() as s:  # two colliding keys inside one batch: the later one is reported too
+        res = service.ingest(s, 1, [{"type": "custom.x", "source_key": "plain-2"},
+                                    {"type": "custom.x", "source_key": "clash-c"},
+                                    {"type": "custom.x", "source_key": "clash-d"}], now=rt.clock.now())
+    assert [r.code for r in res] == [None, "source_key_collision", "source_key_collision"]
+    with rt.tx() as s:
+        assert sorted(s.scalars(select(Event.source_key))) == ["clash-a", "plain", "plain-2"]

@@ -86,12 +86,15 @@ def daily_member_messages(session: Session, ws: int, first: date, days: int, tz:
     excluded = exists().where(CommunityRole.community_id == Group.community_id,
                               CommunityRole.contact_id == Event.contact_id,
                               CommunityRole.role.in_(NOT_COUNTED))
+    # Driven by the workspace's groups through the (group_id, occurred_at) index: the log has no index for a
+    # time window over one type (models/event.py), and group ids are unique across workspaces.
+    groups = (select(Group.id).where(Group.workspace_id == ws) if group_ids is None
+              else select(Group.id).where(Group.workspace_id == ws, Group.id.in_(group_ids)))
     q = (select(Event.group_id, *sums).join(Group, Group.id == Event.group_id)
-         .where(Event.workspace_id == ws, Event.type == "message.posted", Event.occurred_at >= bounds[0],
-                Event.occurred_at < bounds[-1], Event.contact_id.is_not(None), ~excluded)
+         .where(Event.group_id.in_(groups), Event.occurred_at >= bounds[0],
+                Event.occurred_at < bounds[-1], Event.type == "message.posted", Event.contact_id.is_not(None),
+                ~excluded)
          .group_by(Event.group_id))
-    if group_ids is not None:
-        q = q.where(Event.group_id.in_(group_ids))
     return {int(row[0]): [int(n or 0) for n in row[1:]] for row in session.execute(q).all()}
 
 

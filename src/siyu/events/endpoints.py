@@ -60,7 +60,7 @@ async def post_events(
     for r in results:
         counts[r.status] += 1
     status = 422 if counts["rejected"] else 200
-    payload: dict[str, Any] = {**counts, "results": [r.model_dump(exclude_none=True) for r in results]}
+    payload: dict[str, Any] = {**counts, "results": [r.as_dict() for r in results]}
     if status == 422:
         payload = {"code": "invalid_events", "message": f"{counts['rejected']} event(s) rejected; "
                    "the others were stored as reported", **payload}

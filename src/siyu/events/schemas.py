@@ -6,10 +6,12 @@ code change; every other type must be registered here, so a typo never becomes a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, NotRequired
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, with_config
+from typing_extensions import TypedDict  # pydantic needs this one, not typing's, before Python 3.12
 
 MAX_KEY = 200
 
@@ -119,42 +121,52 @@ def payload_model(event_type: str) -> type[Payload] | None:
     return REGISTRY.get(event_type)
 
 
-class IdentityRef(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    platform: str = Field(min_length=1, max_length=32)
-    external_id: str = Field(min_length=1, max_length=200)
-    display_name: str | None = Field(default=None, max_length=200)
-
-
-class EventIn(BaseModel):
-    """One event as clients send it. `contact` is an id or an identity (created on first sight)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    type: str = Field(min_length=1, max_length=64)
-    source_key: str | None = Field(default=None, min_length=1, max_length=MAX_KEY)
-    occurred_at: datetime | None = None
-    contact_id: int | None = None
-    contact: IdentityRef | None = None
-    group_id: int | None = None
-    payload: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("occurred_at")
-    @classmethod
-    def _aware(cls, v: datetime | None) -> datetime | None:
-        if v is not None and v.tzinfo is None:
-            raise ValueError("occurred_at needs a time zone offset (e.g. 2026-01-01T08:00:00+08:00)")
-        return v
+@with_config(ConfigDict(extra="forbid"))
+class IdentityRef(TypedDict):
+    platform: Annotated[str, Field(min_length=1, max_length=32)]
+    external_id: Annotated[str, Field(min_length=1, max_length=200)]
+    display_name: NotRequired[Annotated[str | None, Field(max_length=200)]]
 
 
-class EventResult(BaseModel):
+@with_config(ConfigDict(extra="forbid"))
+class EventIn(TypedDict):
+    """One event as clients send it. `contact` is an id or an identity (created on first sight).
+
+    TypedDicts, not models: pydantic-core validates a 1,000-event batch into plain dicts in less than half the
+    time it takes to build models (docs/bench.md), and ingest only reads the fields once.
+    """
+
+    type: Annotated[str, Field(min_length=1, max_length=64)]
+    source_key: NotRequired[Annotated[str | None, Field(min_length=1, max_length=MAX_KEY)]]
+    # Checked in pydantic-core (no Python validator per event); the message comes from ERROR_TEXT.
+    occurred_at: NotRequired[AwareDatetime | None]
+    contact_id: NotRequired[int | None]
+    contact: NotRequired[IdentityRef | None]
+    group_id: NotRequired[int | None]
+    payload: NotRequired[dict[str, Any]]
+
+
+#: Friendlier messages for pydantic error types an integrator meets most.
+ERROR_TEXT = {"timezone_aware": "needs a time zone offset (e.g. 2026-01-01T08:00:00+08:00)"}
+
+
+@dataclass(slots=True)
+class EventResult:
+    """Per-event answer of an ingest call. A plain dataclass: a batch builds a thousand of them."""
+
     index: int
     status: str  # stored | duplicate | rejected
     source_key: str | None = None
     id: int | None = None
     code: str | None = None
     reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form: fields that are None are left out."""
+        return {k: v for k in _RESULT_FIELDS if (v := getattr(self, k)) is not None}
+
+
+_RESULT_FIELDS = ("index", "status", "source_key", "id", "code", "reason")
 
 
 class EventOut(BaseModel):

@@ -92,20 +92,29 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
     )
 
 
+SQLITE_PRAGMAS = (
+    "journal_mode=WAL",
+    # FULL: a batch is acknowledged only once it survives power loss, not just a process crash.
+    "synchronous=FULL",
+    "foreign_keys=ON",
+    "busy_timeout=60000",
+    # Checkpoint the WAL every ~40 MB instead of ~4 MB: index pages dirtied again and again by random keys are
+    # written back once per checkpoint, which made batch ingest ~24% faster (docs/bench.md).
+    "wal_autocheckpoint=10000",
+    # 32 MiB page cache per connection instead of 2 MiB: the event log's indexes stay in memory while a batch
+    # inserts into random places of them (about 1.5x the raw insert rate at 100k events; docs/bench.md).
+    "cache_size=-32768",
+)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Take transaction control away from the driver so BEGIN IMMEDIATE below is the only BEGIN.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        # FULL: a batch is acknowledged only once it survives power loss, not just a process crash.
-        cur.execute("PRAGMA synchronous=FULL")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=60000")
-        # Checkpoint the WAL every ~40 MB instead of ~4 MB: index pages dirtied again and again by random keys are
-        # written back once per checkpoint, which made batch ingest ~24% faster (docs/bench.md).
-        cur.execute("PRAGMA wal_autocheckpoint=10000")
+        for pragma in SQLITE_PRAGMAS:
+            cur.execute(f"PRAGMA {pragma}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -177,7 +186,11 @@ def _placeholder(dialect: Dialect) -> str:
 
 def _sqlite_utc(value: datetime) -> str:
     # SQLAlchemy's SQLite DATETIME storage format, always with microseconds so comparisons stay textual-exact.
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", timespec="microseconds")
+    # Shifting by the offset and cutting the "+00:00" is ~2x faster than astimezone + replace on the hot path.
+    offset = value.utcoffset()
+    if offset:
+        value = value - offset
+    return value.isoformat(" ", timespec="microseconds")[:26]
 
 
 def _bind_processors(dialect: Dialect, columns: list[Any]) -> list[Any]:
@@ -198,11 +211,11 @@ def _bind_processors(dialect: Dialect, columns: list[Any]) -> list[Any]:
 _PROC_CACHE: dict[tuple[Any, ...], list[Any]] = {}
 
 
-def bulk_insert_ignore_returning(
-    session: Session, table: Any, rows: list[dict[str, Any]], *, conflict: list[str], returning: list[str],
-    chunk: int = 1000,
-) -> list[tuple[Any, ...]]:
-    """Multi-row INSERT … ON CONFLICT DO NOTHING RETURNING at the driver, for the ingest hot path.
+def bulk_insert_ignore(
+    session: Session, table: Any, rows: list[dict[str, Any]], *, conflict: list[str]
+) -> list[int | None]:
+    """INSERT … ON CONFLICT DO NOTHING of many rows at the driver, for the ingest hot path: the new id of each
+    row, or None where the row conflicted (it was already there, or an earlier row of `rows` took its key).
 
     Values go through each column type's own bind processor, so rows are stored exactly as the ORM would store
     them; skipping SQLAlchemy's per-statement machinery is what makes 1,000-row batches cheap.
@@ -210,53 +223,88 @@ def bulk_insert_ignore_returning(
     if not rows:
         return []
     conn = session.connection()
-    dialect = conn.dialect
     cols = [table.c[k] for k in rows[0]]
-    procs = _bind_processors(dialect, cols)
-    ph = _placeholder(dialect)
-    marks = []
-    for c in cols:
-        if dialect.name == "postgresql" and isinstance(c.type, JSON | postgresql.JSONB):
-            marks.append(f"CAST({ph} AS JSONB)")
-        else:
-            marks.append(ph)
-    row_sql = "(" + ", ".join(marks) + ")"
-    head = (f"INSERT INTO {table.name} ({', '.join(c.name for c in cols)}) VALUES ")
-    tail = (f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING RETURNING {', '.join(returning)}")
-    keys = [c.key for c in cols]
-    if dialect.name == "postgresql":
-        return _pg_unnest_insert(conn, table, cols, keys, procs, rows, tail)
-    out: list[tuple[Any, ...]] = []
-    for start in range(0, len(rows), chunk):
-        part = rows[start:start + chunk]
-        params: list[Any] = []
-        for r in part:
-            for k, proc in zip(keys, procs, strict=True):
-                v = r[k]
-                params.append(proc(v) if proc is not None and v is not None else v)
-        sql = head + ", ".join([row_sql] * len(part)) + tail
-        out.extend(tuple(x) for x in conn.exec_driver_sql(sql, tuple(params)).fetchall())
+    procs = _bind_processors(conn.dialect, cols)
+    pg = conn.dialect.name == "postgresql"
+    if pg:  # JSON goes in as text and is cast in SQL; the driver's own JSON wrapper cannot sit inside an array.
+        procs = [_json_dumps if _is_json(c) else p for c, p in zip(cols, procs, strict=True)]
+    columns = [_processed([r[c.key] for r in rows], proc) for c, proc in zip(cols, procs, strict=True)]
+    if pg:
+        return _pg_unnest_insert(conn, table, cols, columns, conflict)
+    return _sqlite_insert(conn, table, cols, columns, conflict)
+
+
+def _is_json(column: Any) -> bool:
+    return isinstance(column.type, JSON | postgresql.JSONB)
+
+
+def _sqlite_insert(conn: Any, table: Any, cols: list[Any], columns: list[list[Any]],
+                   conflict: list[str]) -> list[int | None]:
+    """executemany with ids chosen up front: SQLite runs one compiled statement per row, about twice as fast as
+    a 1,000-row VALUES list with RETURNING (docs/bench.md). Choosing ids is safe because the transaction holds
+    the database's write lock from BEGIN IMMEDIATE; rowcount then tells whether any row was left out."""
+    n = len(columns[0])
+    ids = allocate_ids_for(conn, table, n)
+    sql = (f"INSERT INTO {table.name} (id, {', '.join(c.name for c in cols)}) "
+           f"VALUES ({', '.join(['?'] * (len(cols) + 1))}) ON CONFLICT ({', '.join(conflict)}) DO NOTHING")
+    cur = _driver_cursor(conn)
+    try:
+        cur.executemany(sql, zip(ids, *columns, strict=True))
+        if cur.rowcount == n:
+            return list(ids)
+        kept = {i for (i,) in cur.execute(f"SELECT id FROM {table.name} WHERE id BETWEEN ? AND ?",
+                                          (ids[0], ids[-1])).fetchall()}
+    finally:
+        cur.close()
+    return [i if i in kept else None for i in ids]
+
+
+def _processed(values: list[Any], proc: Any) -> list[Any]:
+    """One column through its bind processor; a value repeated down the column (a batch's received_at, its
+    workspace) is converted once."""
+    if proc is None:
+        return values
+    out: list[Any] = []
+    last: Any = _MISSING
+    done: Any = None
+    for v in values:
+        if v is not last:
+            last, done = v, (proc(v) if v is not None else None)
+        out.append(done)
     return out
 
 
-def _pg_unnest_insert(conn: Any, table: Any, cols: list[Any], keys: list[str], procs: list[Any],
-                      rows: list[dict[str, Any]], tail: str) -> list[tuple[Any, ...]]:
-    """One parameter per column (arrays + unnest): a short statement psycopg can prepare, whatever the batch size."""
-    is_json = [isinstance(c.type, JSON | postgresql.JSONB) for c in cols]
-    # JSON goes in as text and is cast in SQL; the driver's own JSON wrapper cannot sit inside an array.
-    procs = [_json_dumps if j else p for j, p in zip(is_json, procs, strict=True)]
-    arrays: list[list[Any]] = [[] for _ in cols]
-    for r in rows:
-        for i, (k, proc) in enumerate(zip(keys, procs, strict=True)):
-            v = r[k]
-            arrays[i].append(proc(v) if proc is not None and v is not None else v)
+_MISSING = object()
+
+
+def _driver_cursor(conn: Any) -> Any:
+    """A DB-API cursor on the session's own connection (same transaction): no SQLAlchemy result wrapping."""
+    return conn.connection.driver_connection.cursor()
+
+
+def _pg_unnest_insert(conn: Any, table: Any, cols: list[Any], columns: list[list[Any]],
+                      conflict: list[str]) -> list[int | None]:
+    """One parameter per column (arrays + unnest): a short statement psycopg can prepare, whatever the batch size.
+    RETURNING names each new row by its conflict columns, which are unique, so it maps back to the input."""
     casts = [
-        "CAST(%s AS TEXT[])::JSONB[]" if j else f"CAST(%s AS {c.type.compile(dialect=conn.dialect)}[])"
-        for c, j in zip(cols, is_json, strict=True)
+        "CAST(%s AS TEXT[])::JSONB[]" if _is_json(c) else f"CAST(%s AS {c.type.compile(dialect=conn.dialect)}[])"
+        for c in cols
     ]
     sql = (f"INSERT INTO {table.name} ({', '.join(c.name for c in cols)}) "
-           f"SELECT * FROM unnest({', '.join(casts)}){tail}")
-    return [tuple(x) for x in conn.exec_driver_sql(sql, tuple(arrays)).fetchall()]
+           f"SELECT * FROM unnest({', '.join(casts)}) "
+           f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING RETURNING id, {', '.join(conflict)}")
+    names = [c.name for c in cols]
+    key_cols = [columns[names.index(k)] for k in conflict]
+    cur = _driver_cursor(conn)
+    try:
+        cur.execute(sql, tuple(columns))
+        new_ids = {tuple(r[1:]): r[0] for r in cur.fetchall()}
+    finally:
+        cur.close()
+    out: list[int | None] = []
+    for key in zip(*key_cols, strict=True):
+        out.append(new_ids.pop(key, None))  # pop: a repeated key in the input was not inserted twice
+    return out
 
 
 def select_in(session: Session, sql: str, fixed: tuple[Any, ...], values: list[Any],
@@ -264,15 +312,20 @@ def select_in(session: Session, sql: str, fixed: tuple[Any, ...], values: list[A
     """Run `sql` (ending in `IN ({in})`, with `{ph}` for fixed parameters) over `values` in chunks, at the driver."""
     conn = session.connection()
     ph = _placeholder(conn.dialect)
-    if conn.dialect.name == "postgresql":  # one array parameter instead of a list of placeholders
-        q = sql.replace("IN ({in})", "= ANY({ph})").format(ph=ph)
-        return [tuple(x) for x in conn.exec_driver_sql(q, (*fixed, list(values))).fetchall()]
-    out: list[tuple[Any, ...]] = []
-    for start in range(0, len(values), chunk):
-        part = values[start:start + chunk]
-        q = sql.format(ph=ph, **{"in": ", ".join([ph] * len(part))})
-        out.extend(tuple(x) for x in conn.exec_driver_sql(q, (*fixed, *part)).fetchall())
-    return out
+    cur = _driver_cursor(conn)
+    try:
+        if conn.dialect.name == "postgresql":  # one array parameter instead of a list of placeholders
+            q = sql.replace("IN ({in})", "= ANY({ph})").format(ph=ph)
+            cur.execute(q, (*fixed, list(values)))
+            return [tuple(x) for x in cur.fetchall()]
+        out: list[tuple[Any, ...]] = []
+        for start in range(0, len(values), chunk):
+            part = values[start:start + chunk]
+            q = sql.format(ph=ph, **{"in": ", ".join([ph] * len(part))})
+            out.extend(cur.execute(q, (*fixed, *part)).fetchall())
+        return out
+    finally:
+        cur.close()
 
 
 def allocate_ids(session: Session, table: Any, n: int) -> list[int]:
@@ -281,9 +334,12 @@ def allocate_ids(session: Session, table: Any, n: int) -> list[int]:
     PostgreSQL draws from the column's sequence; SQLite counts on from the current maximum, which is safe because
     every SQLite transaction here holds the write lock from its first statement (BEGIN IMMEDIATE).
     """
+    return allocate_ids_for(session.connection(), table, n)
+
+
+def allocate_ids_for(conn: Any, table: Any, n: int) -> list[int]:
     if n <= 0:
         return []
-    conn = session.connection()
     if conn.dialect.name == "postgresql":
         rows = conn.exec_driver_sql(
             "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", (table.name, n)

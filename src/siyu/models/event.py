@@ -3,21 +3,35 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from siyu.kit.db import Base, BigId, JsonType, UTCDateTime
 
 
+def _present(column: str) -> dict[str, Any]:
+    # Partial: most integrator events name no group (and some no contact); they cost these indexes nothing.
+    cond = text(f"{column} IS NOT NULL")
+    return {"sqlite_where": cond, "postgresql_where": cond}
+
+
 class Event(Base):
-    """The append-only log. Nothing updates or deletes a row; the source key makes a replay a no-op."""
+    """The append-only log. Nothing updates or deletes a row; the source key makes a replay a no-op.
+
+    Every secondary index costs each batch a write of the pages it touches, so the log keeps few and small ones
+    (docs/events.md): dedupe runs on `source_hash` (siyu.events.keys), not on the text key; contact and group ids
+    are unique across workspaces, so their indexes lead with the id (queries still filter on the workspace).
+    """
 
     __tablename__ = "events"
     __table_args__ = (
-        UniqueConstraint("workspace_id", "source_key"),
-        Index("ix_events_contact_time", "workspace_id", "contact_id", "occurred_at"),
-        Index("ix_events_group_time", "workspace_id", "group_id", "occurred_at"),
-        Index("ix_events_type_time", "workspace_id", "type", "occurred_at"),
+        UniqueConstraint("source_hash"),
+        Index("ix_events_contact_time", "contact_id", "occurred_at", **_present("contact_id")),
+        Index("ix_events_group_time", "group_id", "occurred_at", **_present("group_id")),
+        # By id, not by time: the log is appended in id order, so new rows land at the end of each type's run
+        # instead of at random places (occurred_at of imported history is random); this index serves "latest of
+        # a type" and "everything of a type since id N" (cursors). Time windows go through contact or group.
+        Index("ix_events_type_id", "workspace_id", "type", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -28,4 +42,5 @@ class Event(Base):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     source_key: Mapped[str] = mapped_column(String(200))
+    source_hash: Mapped[int] = mapped_column(BigInteger)
     payload: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)

@@ -233,8 +233,7 @@ def suggestions(session: Session, ws: int, *, open_only: bool = True, limit: int
     if not rows:
         return []
     keys = [f"faq:{e.payload.get('message_event_id')}" for e in rows]
-    answered = set(session.scalars(select(Event.source_key).where(Event.workspace_id == ws,
-                                                                  Event.source_key.in_(keys))))
+    answered = events.stored_keys(session, ws, keys)
     entry_ids = {int(e.payload.get("entry_id", 0)) for e in rows}
     by_id = {f.id: f for f in session.scalars(select(FaqEntry).where(FaqEntry.id.in_(entry_ids)))}
     out = []
@@ -258,7 +257,7 @@ def send_suggestion(session: Session, ws: int, suggestion_event_id: int, *, by: 
     if ev is None or ev.workspace_id != ws or ev.type != "faq.suggested":
         raise NotFound(f"no FAQ suggestion {suggestion_event_id}", code="suggestion_not_found")
     mid = int(ev.payload["message_event_id"])
-    if session.scalar(select(Event.id).where(Event.workspace_id == ws, Event.source_key == f"faq:{mid}")):
+    if events.stored_keys(session, ws, [f"faq:{mid}"]):
         raise Conflict("this message was already answered", code="already_answered")
     entry = get_entry(session, ws, int(ev.payload["entry_id"]))
     group = session.get(Group, ev.group_id) if ev.group_id is not None else None

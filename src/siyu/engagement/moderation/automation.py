@@ -106,8 +106,10 @@ def violations(session: Session, ctx: mctx.MessageContext, cfg: Rules) -> list[V
         wave_k = cfg.newcomer_wave_groups if newcomer else cfg.wave_groups
         since = ev.occurred_at - timedelta(seconds=cfg.wave_seconds)
         after = _last_decision_event(session, ev.workspace_id, ctx.contact.id)
+        # No workspace term (contact ids are unique across workspaces): it would steer the planner to the
+        # (workspace, type, id) index and a walk over every message instead of this contact's time range.
         rows = session.execute(select(Event.group_id, Event.payload).where(
-            Event.workspace_id == ev.workspace_id, Event.contact_id == ctx.contact.id,
+            Event.contact_id == ctx.contact.id,
             Event.type == "message.posted", Event.occurred_at > since, Event.occurred_at <= ev.occurred_at,
             Event.id > after).order_by(Event.id.desc()).limit(500)).all()
         groups = {gid for gid, payload in rows
