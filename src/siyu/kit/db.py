@@ -212,23 +212,25 @@ _PROC_CACHE: dict[tuple[Any, ...], list[Any]] = {}
 
 
 def bulk_insert_ignore(
-    session: Session, table: Any, rows: list[dict[str, Any]], *, conflict: list[str]
+    session: Session, table: Any, values: dict[str, list[Any]], *, conflict: list[str]
 ) -> list[int | None]:
-    """INSERT … ON CONFLICT DO NOTHING of many rows at the driver, for the ingest hot path: the new id of each
-    row, or None where the row conflicted (it was already there, or an earlier row of `rows` took its key).
+    """INSERT … ON CONFLICT DO NOTHING of many rows, given column by column, at the driver, for the ingest hot
+    path: the new id of each row, or None where the row conflicted (it was already there, or an earlier row took
+    its key).
 
     Values go through each column type's own bind processor, so rows are stored exactly as the ORM would store
     them; skipping SQLAlchemy's per-statement machinery is what makes 1,000-row batches cheap.
     """
-    if not rows:
+    if not values or not next(iter(values.values())):
         return []
     conn = session.connection()
-    cols = [table.c[k] for k in rows[0]]
+    cols = [table.c[k] for k in values]
     procs = _bind_processors(conn.dialect, cols)
     pg = conn.dialect.name == "postgresql"
-    if pg:  # JSON goes in as text and is cast in SQL; the driver's own JSON wrapper cannot sit inside an array.
-        procs = [_json_dumps if _is_json(c) else p for c, p in zip(cols, procs, strict=True)]
-    columns = [_processed([r[c.key] for r in rows], proc) for c, proc in zip(cols, procs, strict=True)]
+    # JSON goes in as text (None as SQL NULL): straight to orjson, and on PostgreSQL cast in SQL, because the
+    # driver's own JSON wrapper cannot sit inside an array.
+    procs = [_json_dumps if _is_json(c) else p for c, p in zip(cols, procs, strict=True)]
+    columns = [_processed(values[c.key], proc) for c, proc in zip(cols, procs, strict=True)]
     if pg:
         return _pg_unnest_insert(conn, table, cols, columns, conflict)
     return _sqlite_insert(conn, table, cols, columns, conflict)
