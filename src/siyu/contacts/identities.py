@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy.orm import Session
 
+from siyu.contacts import identity_cache
 from siyu.kit.db import allocate_ids, insert_ignore, select_in
 from siyu.kit.errors import Conflict, NotFound
 from siyu.models import Contact, ContactTag, Identity, Membership
@@ -22,6 +23,11 @@ CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
 
 
 def _lookup(session: Session, ws: int, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Known identities, through the process's cache of committed ones (identity_cache)."""
+    return identity_cache.lookup(session, ws, keys, lambda missing: _fetch(session, ws, missing))
+
+
+def _fetch(session: Session, ws: int, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """One indexed `platform = ? AND external_id IN (…)` query per platform and chunk."""
     by_platform: dict[str, list[str]] = {}
     for p, e in keys:
@@ -123,6 +129,7 @@ def merge(session: Session, ws: int, *, keep: int, absorb: int, now: datetime) -
     if a.merged_into_id is not None or k.merged_into_id is not None:
         raise Conflict("contact was already merged", code="already_merged")
     session.execute(update(Identity).where(Identity.contact_id == absorb).values(contact_id=keep))
+    identity_cache.bump(session, ws)
     session.execute(update(Contact).where(Contact.merged_into_id == absorb).values(merged_into_id=keep))
     session.execute(update(Membership).where(Membership.contact_id == absorb).values(contact_id=keep))
     for tag_id, source in session.execute(

@@ -22,3 +22,5 @@ class Workspace(Base):
     sandbox_mode: Mapped[str] = mapped_column(String(16), default="bot")
     settings: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Bumped whenever an identity changes owner (a merge): tells every process its identity cache is stale.
+    identity_epoch: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -1,4 +1,4 @@
-"""events: dedupe on a 64-bit source hash; partial contact / group indexes; type index by id
+"""events: dedupe on a 64-bit source hash; partial contact / group indexes; type index by id; identity epoch
 
 Revision ID: 5b1e0c7d2a94
 Revises: f0fdb1b97236
@@ -6,7 +6,8 @@ Create Date: 2026-11-23 07:20:00
 
 The text unique key on (workspace_id, source_key), the full contact / group indexes and the type index by
 occurred_at made a batch of random client keys (and imported history) dirty most index pages on every commit;
-see siyu/events/keys.py, docs/events.md and docs/bench.md.
+see siyu/events/keys.py, docs/events.md and docs/bench.md. workspaces.identity_epoch lets processes cache
+identity lookups (siyu/contacts/identity_cache.py).
 """
 from hashlib import blake2b
 from typing import Any
@@ -34,6 +35,7 @@ def _where(column: str) -> dict[str, Any]:
 
 
 def upgrade() -> None:
+    op.add_column('workspaces', sa.Column('identity_epoch', sa.Integer(), server_default='0', nullable=False))
     op.add_column('events', sa.Column('source_hash', sa.BigInteger(), nullable=True))
     conn = op.get_bind()
     last = 0
@@ -68,3 +70,5 @@ def downgrade() -> None:
     op.create_index('ix_events_contact_time', 'events', ['workspace_id', 'contact_id', 'occurred_at'])
     op.create_index('ix_events_group_time', 'events', ['workspace_id', 'group_id', 'occurred_at'])
     op.create_index('ix_events_type_time', 'events', ['workspace_id', 'type', 'occurred_at'])
+    with op.batch_alter_table('workspaces') as batch:
+        batch.drop_column('identity_epoch')
