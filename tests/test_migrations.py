@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine
 
-from siyu.kit.db import Base
+from siyu.events import service
+from siyu.kit import migrate
+from siyu.kit.db import Base, make_engine, make_sessionmaker, transaction
+from tests.conftest import BACKEND
 
 
 def test_migrations_match_models(db_url: str) -> None:
@@ -17,21 +24,26 @@ def test_migrations_match_models(db_url: str) -> None:
     assert diff == [], diff
 
 
-def test_upgrade_keeps_existing_rows(tmp_path: object) -> None:
-    """Upgrading a workspace created by the first schema keeps its data and fills new columns."""
-    from pathlib import Path
-
-    from siyu.kit import migrate
-    from tests.conftest import BACKEND
-
-    if BACKEND != "sqlite":  # the PostgreSQL template schema is shared; SQLite shows the same migration path
-        return
-    url = f"sqlite:///{Path(str(tmp_path)) / 'old.db'}"
-    migrate.upgrade(url, "c84593e96cf9")
+def _old_workspace(tmp_path: Path, revision: str) -> tuple[str, Engine]:
+    """A SQLite workspace database at an older revision, with its workspace row."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    migrate.upgrade(url, revision)
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.exec_driver_sql("INSERT INTO workspaces (id, name, timezone, sandbox_mode, settings, created_at) "
                              "VALUES (1, 'w', 'Asia/Shanghai', 'bot', '{}', '2026-01-01 00:00:00.000000')")
+    return url, engine
+
+
+# The PostgreSQL template schema is shared by the suite; SQLite shows the same migration path.
+old_sqlite_only = pytest.mark.skipif(BACKEND != "sqlite", reason="upgrades of old databases run on SQLite")
+
+
+@old_sqlite_only
+def test_upgrade_keeps_existing_rows(tmp_path: Path) -> None:
+    """Upgrading a workspace created by the first schema keeps its data and fills new columns."""
+    url, engine = _old_workspace(tmp_path, "c84593e96cf9")
+    with engine.begin() as conn:
         conn.exec_driver_sql("INSERT INTO communities (workspace_id, name, type, profile, rules, welcome_text, "
                              "activities, questionnaire, default_capacity, created_at) VALUES "
                              "(1, '会计圈', 'content', '{}', '{}', '', '', '[]', 200, '2026-01-01 00:00:00.000000')")
@@ -41,23 +53,11 @@ def test_upgrade_keeps_existing_rows(tmp_path: object) -> None:
     engine.dispose()
 
 
-def test_upgrade_backfills_the_event_dedupe_hash(tmp_path: object) -> None:
+@old_sqlite_only
+def test_upgrade_backfills_the_event_dedupe_hash(tmp_path: Path) -> None:
     """Events stored before the hash column existed still deduplicate after the upgrade."""
-    from pathlib import Path
-
-    from siyu.events import service
-    from siyu.kit import migrate
-    from siyu.kit.db import make_engine, make_sessionmaker, transaction
-    from tests.conftest import BACKEND
-
-    if BACKEND != "sqlite":
-        return
-    url = f"sqlite:///{Path(str(tmp_path)) / 'old.db'}"
-    migrate.upgrade(url, "f0fdb1b97236")
-    engine = create_engine(url)
+    url, engine = _old_workspace(tmp_path, "f0fdb1b97236")
     with engine.begin() as conn:
-        conn.exec_driver_sql("INSERT INTO workspaces (id, name, timezone, sandbox_mode, settings, created_at) "
-                             "VALUES (1, 'w', 'Asia/Shanghai', 'bot', '{}', '2026-01-01 00:00:00.000000')")
         for i in range(3):
             conn.exec_driver_sql(
                 "INSERT INTO events (workspace_id, type, occurred_at, received_at, source_key, payload) VALUES "
@@ -66,8 +66,6 @@ def test_upgrade_backfills_the_event_dedupe_hash(tmp_path: object) -> None:
     migrate.upgrade(url)
     engine = make_engine(url)
     try:
-        from datetime import UTC, datetime
-
         with transaction(make_sessionmaker(engine)) as s:
             res = service.ingest(s, 1, [{"type": "custom.old", "source_key": "old-1"},
                                         {"type": "custom.old", "source_key": "new-1"}],
