@@ -102,3 +102,14 @@ def test_a_hash_collision_is_rejected_not_taken_for_a_duplicate(rt: Any, monkeyp
     assert [r.code for r in res] == [None, "source_key_collision", "source_key_collision"]
     with rt.tx() as s:
         assert sorted(s.scalars(select(Event.source_key))) == ["clash-a", "plain", "plain-2"]
+
+
+def test_a_naive_timestamp_from_code_is_refused_not_stored_as_utc(rt: Any) -> None:
+    from datetime import datetime
+
+    import pytest
+
+    with pytest.raises(ValueError, match="naive"), rt.tx() as s:
+        service.record(s, 1, "custom.z", now=rt.clock.now(), occurred_at=datetime(2026, 11, 2, 18, 0))
+    with rt.tx() as s:
+        assert s.scalar(select(func.count()).select_from(Event)) == 0

@@ -19,6 +19,8 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
+from siyu.kit.db import placeholder
+
 Key = tuple[str, str]
 MAX_ENTRIES = 100_000  # per workspace and database: ~20 MB at most
 _PENDING = "siyu.identity_cache.pending"
@@ -48,8 +50,8 @@ def _cache(session: Session) -> dict[int, _Entries] | None:
 
 def _epoch(session: Session, ws: int) -> int:
     conn = session.connection()
-    ph = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    row = conn.exec_driver_sql(f"SELECT identity_epoch FROM workspaces WHERE id = {ph}", (ws,)).first()
+    row = conn.exec_driver_sql(f"SELECT identity_epoch FROM workspaces WHERE id = {placeholder(conn.dialect)}",
+                               (ws,)).first()
     return int(row[0]) if row is not None else 0
 
 
@@ -82,8 +84,8 @@ def remember(session: Session, ws: int, epoch: int, ids: dict[Key, int]) -> None
 def bump(session: Session, ws: int) -> None:
     """Identities changed owner in this transaction: every process must forget the workspace's entries."""
     conn = session.connection()
-    ph = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    conn.exec_driver_sql(f"UPDATE workspaces SET identity_epoch = identity_epoch + 1 WHERE id = {ph}", (ws,))
+    conn.exec_driver_sql("UPDATE workspaces SET identity_epoch = identity_epoch + 1 "
+                         f"WHERE id = {placeholder(conn.dialect)}", (ws,))
     session.info[_BUMPED] = True
     session.info.pop(_PENDING, None)
 

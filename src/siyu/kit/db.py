@@ -180,7 +180,8 @@ def sqlite_url(path: str) -> str:
     return f"sqlite:///{path}"
 
 
-def _placeholder(dialect: Dialect) -> str:
+def placeholder(dialect: Dialect) -> str:
+    """The DB-API parameter marker of the driver (qmark for sqlite3, %s for psycopg)."""
     return "?" if dialect.paramstyle == "qmark" else "%s"
 
 
@@ -188,6 +189,8 @@ def _sqlite_utc(value: datetime) -> str:
     # SQLAlchemy's SQLite DATETIME storage format, always with microseconds so comparisons stay textual-exact.
     # Shifting by the offset and cutting the "+00:00" is ~2x faster than astimezone + replace on the hot path.
     offset = value.utcoffset()
+    if offset is None:
+        raise ValueError("naive datetime given; siyu stores aware UTC timestamps")
     if offset:
         value = value - offset
     return value.isoformat(" ", timespec="microseconds")[:26]
@@ -313,7 +316,7 @@ def select_in(session: Session, sql: str, fixed: tuple[Any, ...], values: list[A
               chunk: int = 500) -> list[tuple[Any, ...]]:
     """Run `sql` (ending in `IN ({in})`, with `{ph}` for fixed parameters) over `values` in chunks, at the driver."""
     conn = session.connection()
-    ph = _placeholder(conn.dialect)
+    ph = placeholder(conn.dialect)
     cur = _driver_cursor(conn)
     try:
         if conn.dialect.name == "postgresql":  # one array parameter instead of a list of placeholders
