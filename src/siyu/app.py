@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,7 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from siyu import __version__
 from siyu.config import Settings
-from siyu.kit.errors import SiyuError, Unauthorized
+from siyu.kit.errors import Invalid, SiyuError, Unauthorized
 from siyu.runtime import Runtime
 
 log = logging.getLogger("siyu.app")
@@ -22,7 +23,23 @@ STATIC = Path(__file__).resolve().parent / "console" / "static"
 
 
 def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+    if request.url.path.startswith("/api/"):
+        return False
+    return request.headers.get("hx-request") == "true" or "text/html" in request.headers.get("accept", "")
+
+
+def _to_login(request: Request) -> Response:
+    """Send an expired or missing session to the login page, back to where the user was afterwards.
+
+    Under HTMX a redirect would be followed by the XHR and the login page swapped into a fragment's target;
+    HX-Redirect makes the browser navigate instead, back to the page (not the fragment) it was on."""
+    from siyu.console.render import is_htmx
+    from siyu.console.views.common import safe_next
+
+    if is_htmx(request):
+        page = urlsplit(request.headers.get("hx-current-url", "")).path or "/"
+        return Response(status_code=200, headers={"HX-Redirect": f"/login?next={quote(safe_next(page))}"})
+    return RedirectResponse(f"/login?next={quote(safe_next(request.url.path))}", status_code=303)
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
@@ -43,17 +60,23 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     async def _siyu_error(request: Request, exc: SiyuError) -> Response:
         if _wants_html(request):
             if isinstance(exc, Unauthorized):
-                return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+                return _to_login(request)
             from siyu.console.render import error_page
 
             return error_page(request, exc)
         return JSONResponse(exc.to_dict(), status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors: list[dict[str, Any]] = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()
         ]
+        if _wants_html(request):  # a console page with a bad query or form field: a page, not JSON
+            from siyu.console.render import error_page
+
+            where = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}"
+                              for e in errors[:3])
+            return error_page(request, Invalid(where, code="validation_error"))
         return JSONResponse({"code": "validation_error", "message": "request does not match the schema",
                              "detail": errors}, status_code=422)
 

@@ -498,3 +498,21 @@ def test_errors_on_html_pages_are_friendly(console: Callable[[str], Console]) ->
     assert "community_not_found" in r.text and "<nav" in r.text
     r = c.get("/contacts/424242", headers={"HX-Request": "true"})
     assert r.status_code == 404 and r.headers["HX-Retarget"] == "#flash" and "contact_not_found" in r.text
+
+
+def test_an_expired_session_under_htmx_goes_to_the_login_page(app_client: TestClient) -> None:
+    """Not a login form swapped into a fragment's target: the browser is sent to /login, then back to the page."""
+    r = app_client.get("/sandbox/members/1/feed", follow_redirects=False,
+                       headers={"HX-Request": "true", "HX-Current-URL": "http://127.0.0.1:8000/sandbox?x=1"})
+    assert r.status_code == 200 and r.text == ""
+    assert r.headers["HX-Redirect"] == "/login?next=/sandbox"
+    r = app_client.get("/sandbox", headers=HTML, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=/sandbox"
+
+
+def test_a_bad_query_on_a_console_page_is_a_page_not_json(console: Callable[[str], Console]) -> None:
+    c = console("admin")
+    r = c.get("/moderation?offset=lots")
+    assert r.status_code == 422 and "<nav" in r.text and "validation_error" in r.text and "offset" in r.text
+    r = c.client.get("/api/v1/moderation/decisions?limit=lots", headers={"Accept": "application/json"})
+    assert r.status_code == 422 and r.json()["code"] == "validation_error"  # the API keeps answering JSON
