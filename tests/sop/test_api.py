@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -272,7 +273,10 @@ def test_calendar_console_renders_and_escapes_item_text(rt: Runtime, console: Ca
     assert page.status_code == 200
     html = page.text
     assert XSS not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert 'id="c3-warning"' in html  # 3 of 11 activity posts
+    assert 'id="c3-warning"' in html  # 3 of 11 activity posts, in the console's language (zh_CN by default)
+    assert re.search(r"本周 \d+ 条群发中只有 \d+ 条与活动相关（\d+%）", html)
+    en = c.get(f"/calendar?community_id={cid}", headers={"Accept-Language": "en"}).text
+    assert re.search(r"only \d+ of \d+ group posts are activity-related \(\d+%\)", en)
     assert "id=\"week\"" in html and "id=\"preview\"" in html and "/api/v1/sop/export?format=xlsx" in html
 
     edit = c.get(f"/calendar/items/{ids[0]}/edit", headers={"HX-Request": "true"})
