@@ -73,5 +73,9 @@ def test_upgrade_backfills_the_event_dedupe_hash(tmp_path: Path) -> None:
         assert [r.status for r in res] == ["duplicate", "stored"]
         with engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT count(*) FROM events WHERE source_hash IS NULL").scalar() == 0
+            # the day charts count the old events too: 3 backfilled in their hour, 1 new
+            assert conn.exec_driver_sql("SELECT hour, sum(events) FROM event_hours GROUP BY hour ORDER BY hour"
+                                        ).fetchall() == [("2026-01-01 00:00:00.000000", 3),
+                                                         ("2026-02-01 00:00:00.000000", 1)]
     finally:
         engine.dispose()

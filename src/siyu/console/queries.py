@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from siyu.models import Action, ChannelCode, Community, Contact, Event, Group
+from siyu.events import rollup
+from siyu.models import Action, ChannelCode, Community, Contact, Group
 
 
 def contact_count(session: Session, ws: int) -> int:
@@ -21,22 +22,15 @@ def local_midnight(day: date, tz: ZoneInfo) -> datetime:
 
 
 def events_per_day(session: Session, ws: int, today: date, tz: ZoneInfo, days: int = 30) -> list[tuple[date, int]]:
-    """Events per local day for the last `days` days (today included), in one pass over the range."""
+    """Events per local day for the last `days` days (today included), from the hourly counts."""
     first = today - timedelta(days=days - 1)
     bounds = [local_midnight(first + timedelta(days=i), tz) for i in range(days + 1)]
-    sums = [
-        func.coalesce(func.sum(case((and_(Event.occurred_at >= bounds[i], Event.occurred_at < bounds[i + 1]), 1),
-                                    else_=0)), 0)
-        for i in range(days)
-    ]
-    row = session.execute(select(*sums).where(Event.workspace_id == ws, Event.occurred_at >= bounds[0],
-                                              Event.occurred_at < bounds[-1])).one()
-    return [(first + timedelta(days=i), int(row[i] or 0)) for i in range(days)]
+    return list(zip([first + timedelta(days=i) for i in range(days)], rollup.per_range(session, ws, bounds),
+                    strict=True))
 
 
 def events_between(session: Session, ws: int, start: datetime, end: datetime) -> int:
-    return session.scalar(select(func.count()).select_from(Event).where(
-        Event.workspace_id == ws, Event.occurred_at >= start, Event.occurred_at < end)) or 0
+    return rollup.count_between(session, ws, start, end)
 
 
 def group_names(session: Session, ids: set[int]) -> dict[int, str]:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siyu.contacts import identities
-from siyu.events import hooks, validation
+from siyu.events import hooks, rollup, validation
 from siyu.events.keys import source_hash, source_hashes
 from siyu.events.schemas import MAX_KEY, EventResult, Payload, payload_model
 from siyu.kit.db import bulk_insert_ignore, select_in
@@ -181,15 +181,19 @@ def append(session: Session, columns: dict[str, list[Any]]) -> Appended:
         keys, hashes = columns["source_key"], columns["source_hash"]
     reacting: list[hooks.StoredEvent] = []
     conflicted: list[int] = []
+    occurred: dict[int, list[datetime]] = {}
     for j, event_id in enumerate(bulk_insert_ignore(session, EVENTS, columns, conflict=["source_hash"])):
         if event_id is None:
             conflicted.append(j)
             continue
         out.stored[keys[j]] = event_id
+        occurred.setdefault(columns["workspace_id"][j], []).append(columns["occurred_at"][j])
         if hooks.has_handlers(columns["type"][j]):
             reacting.append(_stored_event(columns, j, event_id))
     if conflicted:
         _find_collisions(session, columns, conflicted, out.collisions)
+    for ws, times in occurred.items():
+        rollup.add(session, ws, times)
     if reacting:
         reacting.sort(key=lambda e: e.id)
         hooks.dispatch(session, reacting)

@@ -185,7 +185,7 @@ def placeholder(dialect: Dialect) -> str:
     return "?" if dialect.paramstyle == "qmark" else "%s"
 
 
-def _sqlite_utc(value: datetime) -> str:
+def sqlite_utc(value: datetime) -> str:
     # SQLAlchemy's SQLite DATETIME storage format, always with microseconds so comparisons stay textual-exact.
     # Shifting by the offset and cutting the "+00:00" is ~2x faster than astimezone + replace on the hot path.
     offset = value.utcoffset()
@@ -204,7 +204,7 @@ def _bind_processors(dialect: Dialect, columns: list[Any]) -> list[Any]:
         procs = []
         for c in columns:
             if dialect.name == "sqlite" and isinstance(c.type, UTCDateTime):
-                procs.append(_sqlite_utc)
+                procs.append(sqlite_utc)
             else:
                 procs.append(c.type.dialect_impl(dialect).bind_processor(dialect))
         _PROC_CACHE[key] = procs
@@ -252,7 +252,7 @@ def _sqlite_insert(conn: Any, table: Any, cols: list[Any], columns: list[list[An
     ids = allocate_ids_for(conn, table, n)
     sql = (f"INSERT INTO {table.name} (id, {', '.join(c.name for c in cols)}) "
            f"VALUES ({', '.join(['?'] * (len(cols) + 1))}) ON CONFLICT ({', '.join(conflict)}) DO NOTHING")
-    cur = _driver_cursor(conn)
+    cur = driver_cursor(conn)
     try:
         cur.executemany(sql, zip(ids, *columns, strict=True))
         if cur.rowcount == n:
@@ -282,7 +282,7 @@ def _processed(values: list[Any], proc: Any) -> list[Any]:
 _MISSING = object()
 
 
-def _driver_cursor(conn: Any) -> Any:
+def driver_cursor(conn: Any) -> Any:
     """A DB-API cursor on the session's own connection (same transaction): no SQLAlchemy result wrapping."""
     return conn.connection.driver_connection.cursor()
 
@@ -300,7 +300,7 @@ def _pg_unnest_insert(conn: Any, table: Any, cols: list[Any], columns: list[list
            f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING RETURNING id, {', '.join(conflict)}")
     names = [c.name for c in cols]
     key_cols = [columns[names.index(k)] for k in conflict]
-    cur = _driver_cursor(conn)
+    cur = driver_cursor(conn)
     try:
         cur.execute(sql, tuple(columns))
         new_ids = {tuple(r[1:]): r[0] for r in cur.fetchall()}
@@ -317,7 +317,7 @@ def select_in(session: Session, sql: str, fixed: tuple[Any, ...], values: list[A
     """Run `sql` (ending in `IN ({in})`, with `{ph}` for fixed parameters) over `values` in chunks, at the driver."""
     conn = session.connection()
     ph = placeholder(conn.dialect)
-    cur = _driver_cursor(conn)
+    cur = driver_cursor(conn)
     try:
         if conn.dialect.name == "postgresql":  # one array parameter instead of a list of placeholders
             q = sql.replace("IN ({in})", "= ANY({ph})").format(ph=ph)

@@ -21,7 +21,7 @@ from siyu.models.engagement import (
     Unlock,
     WordList,
 )
-from siyu.models.event import Event
+from siyu.models.event import Event, EventHour
 from siyu.models.sandbox import SandboxMember, SandboxMessage
 from siyu.models.workspace import Workspace
 
@@ -36,6 +36,7 @@ __all__ = [
     "Contact",
     "ContactTag",
     "Event",
+    "EventHour",
     "FaqEntry",
     "Group",
     "Identity",

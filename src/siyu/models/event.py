@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from siyu.kit.db import Base, BigId, JsonType, UTCDateTime
@@ -44,3 +44,18 @@ class Event(Base):
     source_key: Mapped[str] = mapped_column(String(200))
     source_hash: Mapped[int] = mapped_column(BigInteger)
     payload: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+
+
+class EventHour(Base):
+    """How many events occurred in each UTC hour, kept by ingest, so day charts never scan the log.
+
+    Several rows per hour (`shard`): concurrent writers on PostgreSQL add to different rows instead of queueing on
+    one hot row; readers sum the shards.
+    """
+
+    __tablename__ = "event_hours"
+
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
+    events: Mapped[int] = mapped_column(BigInteger)

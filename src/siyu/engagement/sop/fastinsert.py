@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from siyu.kit.db import _sqlite_utc
+from siyu.kit.db import sqlite_utc
 
 if TYPE_CHECKING:
     from siyu.engagement.sop.planner import Candidate
@@ -39,7 +39,7 @@ def _sqlite(conn: Any, ws: int, rows: Sequence[Candidate], now: datetime) -> int
     def ts(v: datetime) -> str:
         s = stamps.get(v)
         if s is None:
-            s = stamps[v] = _sqlite_utc(v)
+            s = stamps[v] = sqlite_utc(v)
         return s
 
     created = ts(now)
