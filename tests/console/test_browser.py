@@ -167,6 +167,15 @@ def test_operator_journey_in_a_browser(server: Server, tmp_path: Path) -> None:
             expect(page.get_by_text(XSS, exact=True).first).to_be_visible()
             page.screenshot(path=str(tmp_path / "contact.png"), full_page=True)
 
+            # the member becomes the community's KOL, found by name in the roles form (no id to copy)
+            page.goto(f"{server.url}/communities")
+            page.click("text=Tax Club")
+            page.fill("#roles input[name=q]", "script")
+            page.locator("#role-pick input[type=radio]").first.wait_for()
+            page.select_option("#roles select[name=role]", "kol")
+            page.click("#roles button:has-text('Add role')")
+            expect(page.locator("#roles table")).to_contain_text(XSS)
+
             # a domain error on an HTMX form shows inline, with its machine code, and keeps what was typed
             page.goto(f"{server.url}/communities/new")
             page.fill("input[name=name]", "Tax Club")

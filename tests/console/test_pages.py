@@ -277,6 +277,30 @@ def test_roles_and_groups_of_a_community(console: Callable[[str], Console], worl
     assert c.post(f"{url}/roles", {"contact_id": "999999", "role": "kol"}).status_code == 404
 
 
+def test_contact_fields_find_people_by_name_or_id(console: Callable[[str], Console], world: dict[str, Any]) -> None:
+    """No id to copy from another page: the roles and whitelist forms search, and the choice posts the id."""
+    c = console("operator")
+    page = c.get(f"/communities/{world['community']}").text
+    assert 'hx-get="/contacts/pick"' in page and 'id="role-pick"' in page
+    assert 'id="exempt-pick"' in c.get("/moderation").text
+    cid = world["contact"]
+    for q in ("script", str(cid)):  # the member's nickname is a script tag: found by a part of it, or by id
+        hit = c.get(f"/contacts/pick?q={q}", headers={"HX-Request": "true"}).text
+        assert f'name="contact_id" value="{cid}"' in hit and "checked" in hit
+        assert XSS not in hit and "&lt;script&gt;" in hit
+    assert "contact_id" not in c.get("/contacts/pick?q=nobody-like-this").text
+    assert c.post(f"/communities/{world['community']}/roles", {"q": "script", "contact_id": str(cid),
+                                                               "role": "kol"}).status_code == 303
+    # posted with HTMX from the community's own page: reload it (an #anchor redirect would not show the change)
+    here = f"http://testserver/communities/{world['community']}"
+    r = c.post(f"/communities/{world['community']}/roles", {"contact_id": str(cid), "role": "admin"}, htmx=True,
+               headers={"HX-Current-URL": here})
+    assert r.status_code == 204 and r.headers["HX-Refresh"] == "true" and "HX-Redirect" not in r.headers
+    r = c.post("/moderation/exemptions", {"contact_id": str(cid)}, htmx=True,
+               headers={"HX-Current-URL": "http://testserver/communities"})
+    assert r.status_code == 204 and r.headers["HX-Redirect"] == "/moderation#exemptions"
+
+
 # -- languages ------------------------------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Request
@@ -127,8 +128,14 @@ def render(request: Request, template: str, status_code: int = 200, **extra: Any
 
 
 def done(request: Request, url: str) -> Response:
-    """After a successful form post: HTMX navigates with HX-Redirect, a plain form gets a 303."""
+    """After a successful form post: HTMX navigates with HX-Redirect, a plain form gets a 303.
+
+    Back to the page the form is on (`/communities/3#roles` from `/communities/3`), HX-Redirect would only move to
+    the anchor without loading the page, so the change would not show: HTMX reloads the page instead."""
     if is_htmx(request):
+        here, there = urlsplit(request.headers.get("hx-current-url", "")), urlsplit(url)
+        if (here.path, here.query) == (there.path, there.query):
+            return Response(status_code=204, headers={"HX-Refresh": "true"})
         return Response(status_code=204, headers={"HX-Redirect": url})
     return RedirectResponse(url, status_code=303)
 

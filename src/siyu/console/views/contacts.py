@@ -44,6 +44,18 @@ def list_contacts(request: Request, who: Principal = Depends(require_any(Perm.RE
                       tags=tags, all_tags=all_tags)
 
 
+@router.get("/contacts/pick", response_class=HTMLResponse)
+def pick_contact(request: Request, who: Principal = Depends(require_any(Perm.READ_CONTACTS))) -> HTMLResponse:
+    """A form's contact field: up to 8 matches of a name, platform id or contact id, as radio buttons named
+    `contact_id`, so choosing one needs no script and the id is what the form posts."""
+    q = request.query_params.get("q", "").strip()[:100]
+    items = []
+    if q:
+        with runtime(request).tx() as s:
+            items = service.search(s, who.workspace_id, q=q, limit=8).items
+    return render(request, "contacts/_pick.html", items=items, q=q)
+
+
 @router.get("/contacts/{contact_id:int}", response_class=HTMLResponse)
 def contact_detail(request: Request, contact_id: int,
                    who: Principal = Depends(require_any(Perm.READ_CONTACTS))) -> HTMLResponse:
