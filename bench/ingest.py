@@ -149,31 +149,8 @@ def _count_rows(rt: Any) -> dict[str, int]:
     return counts
 
 
-def run_backend(name: str, db_url: str | None, folder: Path, args: argparse.Namespace, say: Progress,
-                result: dict[str, Any]) -> None:
-    """Add `name.*` figures to `result` as they are measured (so a later failure keeps the earlier ones)."""
-    out = _Prefixed(result, name)
-    errors: list[str] = result.setdefault(f"{name}.errors", [])
-    try:
-        _run_backend(name, db_url, folder, args, say, out, errors)
-    except Exception as exc:
-        errors.append(f"{type(exc).__name__}: {exc}")
-
-
-class _Prefixed(dict[str, Any]):
-    """A view that stores `key` as `prefix.key` in the shared result."""
-
-    def __init__(self, target: dict[str, Any], prefix: str) -> None:
-        super().__init__()
-        self.target, self.prefix = target, prefix
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        super().__setitem__(key, value)
-        self.target[f"{self.prefix}.{key}"] = value
-
-
 def _run_backend(name: str, db_url: str | None, folder: Path, args: argparse.Namespace, say: Progress,
-                 out: _Prefixed, errors: list[str]) -> None:
+                 out: raw.Prefixed, errors: list[str]) -> None:
     from siyu import config, workspace
     from siyu.runtime import Runtime
 
@@ -350,7 +327,7 @@ def main(args: argparse.Namespace) -> int:
         "meta.people": args.people,
     }
     failures: list[str] = []
-    raw.run_backends(args, result, say, run_backend, "siyu-bench-")
+    raw.run_backends(args, result, say, _run_backend, "siyu-bench-")
 
     result["meta.loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     targets = _targets(result)

@@ -66,20 +66,43 @@ def workdir(base: Path | None, prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix, dir=base))
 
 
+class Prefixed(dict[str, Any]):
+    """A view that stores `key` as `prefix.key` in the shared result."""
+
+    def __init__(self, target: dict[str, Any], prefix: str) -> None:
+        super().__init__()
+        self.target, self.prefix = target, prefix
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        self.target[f"{self.prefix}.{key}"] = value
+
+
 def run_backends(args: Any, result: dict[str, Any], say: Any, run_backend: Any, prefix: str) -> None:
     """Run the bench on SQLite and on PostgreSQL (reset first, skipped with a reason when it cannot be), each in
-    its own folder of one work dir that is removed afterwards unless `--workdir` asked to keep it."""
+    its own folder of one work dir that is removed afterwards unless `--workdir` asked to keep it.
+
+    `run_backend(name, db_url, folder, args, say, out, errors)` adds `name.*` figures to `out` as they are
+    measured, so a later failure (caught here, into `name.errors`) keeps the earlier ones."""
+
+    def guarded(name: str, db_url: str | None, folder: Path) -> None:
+        errors: list[str] = result.setdefault(f"{name}.errors", [])
+        try:
+            run_backend(name, db_url, folder, args, say, Prefixed(result, name), errors)
+        except Exception as exc:
+            errors.append(f"{type(exc).__name__}: {exc}")
+
     tmp = workdir(args.workdir, prefix)
     try:
         if args.only in (None, "sqlite"):
-            run_backend("sqlite", None, tmp / "sqlite", args, say, result)
+            guarded("sqlite", None, tmp / "sqlite")
         if args.only in (None, "postgresql"):
             skip = reset_postgresql(args.pg_url)
             if skip:
                 result["postgresql.skipped"] = skip
                 say.say(f"postgresql: [yellow]skipped[/] ({skip})")
             else:
-                run_backend("postgresql", args.pg_url, tmp / "postgresql", args, say, result)
+                guarded("postgresql", args.pg_url, tmp / "postgresql")
     finally:
         if args.workdir is None:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -25,7 +25,7 @@ from rich.table import Table
 from sqlalchemy import func, insert, select
 
 from bench import raw
-from bench.ingest import Progress, _env, _Prefixed
+from bench.ingest import Progress, _env
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/siyu_sop"
 WORKSPACE = 1
@@ -129,18 +129,8 @@ def _raw_postgresql(url: str, rows: list[tuple[Any, ...]]) -> float:
         return time.perf_counter() - t0
 
 
-def run_backend(name: str, db_url: str | None, folder: Path, args: argparse.Namespace, say: Progress,
-                result: dict[str, Any]) -> None:
-    out = _Prefixed(result, name)
-    errors: list[str] = result.setdefault(f"{name}.errors", [])
-    try:
-        _run_backend(name, db_url, folder, args, say, out, errors)
-    except Exception as exc:
-        errors.append(f"{type(exc).__name__}: {exc}")
-
-
 def _run_backend(name: str, db_url: str | None, folder: Path, args: argparse.Namespace, say: Progress,
-                 out: _Prefixed, errors: list[str]) -> None:
+                 out: raw.Prefixed, errors: list[str]) -> None:
     from siyu import config, workspace
     from siyu.engagement.sop import planner
     from siyu.kit.clock import FrozenClock
@@ -236,7 +226,7 @@ def main(args: argparse.Namespace) -> int:
         "meta.days": args.days,
     }
     failures: list[str] = []
-    raw.run_backends(args, result, say, run_backend, "siyu-bench-sop-")
+    raw.run_backends(args, result, say, _run_backend, "siyu-bench-sop-")
     result["meta.loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     targets = {f"{b}.plan_week.seconds": {"target": TARGET_SECONDS, "measured": result[f"{b}.plan_week.seconds"],
                                           "met": result[f"{b}.plan_week.seconds"] <= TARGET_SECONDS}

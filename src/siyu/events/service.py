@@ -209,12 +209,16 @@ def _stored_event(columns: dict[str, list[Any]], j: int, event_id: int) -> hooks
     )
 
 
+def _owners(session: Session, hashes: list[int]) -> dict[int, tuple[int, str]]:
+    """The (workspace, source key) stored under each of these hashes."""
+    return {h: (ws, key) for h, ws, key in select_in(
+        session, "SELECT source_hash, workspace_id, source_key FROM events WHERE source_hash IN ({in})", (), hashes)}
+
+
 def _find_collisions(session: Session, columns: dict[str, list[Any]], conflicted: list[int], into: set[str]) -> None:
     """A conflict is a duplicate only if the stored row has this workspace and source key."""
     hashes, keys, wss = columns["source_hash"], columns["source_key"], columns["workspace_id"]
-    owners = {h: (ws, key) for h, ws, key in select_in(
-        session, "SELECT source_hash, workspace_id, source_key FROM events WHERE source_hash IN ({in})", (),
-        [hashes[j] for j in conflicted])}
+    owners = _owners(session, [hashes[j] for j in conflicted])
     for j in conflicted:
         if owners.get(hashes[j]) != (wss[j], keys[j]):
             into.add(keys[j])
@@ -224,10 +228,8 @@ def stored_keys(session: Session, workspace_id: int, keys: list[str]) -> set[str
     """Which of these source keys are in the log (through the hash index; never a scan of the text keys)."""
     if not keys:
         return set()
-    hashes = {source_hash(workspace_id, k): k for k in keys}
-    return {key for h, ws, key in select_in(
-        session, "SELECT source_hash, workspace_id, source_key FROM events WHERE source_hash IN ({in})", (),
-        list(hashes)) if ws == workspace_id and hashes.get(h) == key}
+    owners = _owners(session, [source_hash(workspace_id, k) for k in keys])
+    return {key for key in keys if owners.get(source_hash(workspace_id, key)) == (workspace_id, key)}
 
 
 def record(
