@@ -20,6 +20,7 @@ from siyu.models import Action, SandboxMessage
 from siyu.runtime import Runtime
 from siyu.worker.queue import start_embedded
 from tests.conftest import REDIS_URL
+from tests.durability.conftest import service_missing
 
 
 def _wait(cond: Callable[[], bool], timeout: float = 30.0) -> None:
@@ -38,6 +39,11 @@ def _redis_ok() -> bool:
         return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
     except Exception:
         return False
+
+
+def _stored_results(rt: Runtime) -> int:
+    """Entries in Huey's result store: `huey.results.siyu` in Redis, the kv table of queue.db."""
+    return int(rt.huey.storage.result_store_size())
 
 
 def _plan_posts(rt: Runtime, n: int) -> list[int]:
@@ -59,7 +65,7 @@ def _sent(rt: Runtime) -> int:
 def queued(request: pytest.FixtureRequest, settings: config.Settings) -> Iterator[Runtime]:
     if request.param == "redis":
         if not _redis_ok():
-            pytest.skip("Redis at 127.0.0.1:6379 is not reachable")
+            service_missing(f"Redis at {REDIS_URL} is not reachable")
         settings = settings.model_copy(update={"queue_url": REDIS_URL})
     rt = Runtime(settings, clock=SystemClock())
     rt.huey.flush()
@@ -80,6 +86,27 @@ def test_consumer_delivers_each_action_once(queued: Runtime) -> None:
     with rt.tx() as s:
         assert s.scalar(select(func.count()).select_from(SandboxMessage)) == 40
         assert s.scalar(select(func.max(Action.attempts))) == 1
+
+
+def test_delivering_leaves_nothing_in_the_queues_result_store(queued: Runtime) -> None:
+    """Huey kept every job's return value (~112 bytes a delivery in `huey.results.siyu`), forever and unread:
+    Redis grew without bound. The outcome of a delivery is in the database; the queue keeps nothing."""
+    rt = queued
+    consumer = start_embedded(rt.huey, workers=2, periodic=False)
+    try:
+        ids = _plan_posts(rt, 30)
+        _wait(lambda: _sent(rt) == 30)
+        for aid in ids:  # duplicate jobs, which return None, store nothing either
+            rt.enqueue_delivery([aid])
+        _wait(lambda: rt.huey.pending_count() == 0)
+    finally:
+        consumer.stop(graceful=True)
+    assert _stored_results(rt) == 0
+    if rt.settings.is_redis_queue:
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL)
+        assert not [k for k in client.scan_iter("huey.results.*") if client.hlen(k)], "no result hash grows"
 
 
 def test_sweeper_requeues_actions_whose_jobs_were_lost(queued: Runtime) -> None:
@@ -110,7 +137,7 @@ def test_a_failed_attempt_schedules_its_retry_at_the_backoff_time(settings: conf
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from siyu.connectors.sandbox.connector import SandboxConnector
 
-    def down(self: object, session: object, act: object, now: object) -> None:
+    def down(self: object, act: object, now: object) -> None:
         raise ConnectionError("platform down")
 
     monkeypatch.setattr(SandboxConnector, "perform", down)

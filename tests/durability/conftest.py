@@ -7,6 +7,7 @@ SIGKILL), so a failing test never leaves a server or a worker behind.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -15,24 +16,59 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 import httpx
 import pytest
+import redis
 
 VENV_BIN = Path(sys.executable).parent
 SIYU = str(VENV_BIN / "siyu")
 HERE = Path(__file__).parent
 
-# Runs the real `siyu` command line, with huey's own INFO log ("Executing delivery.deliver: …") let through, so a
-# test can tell which worker process executed how many jobs. Nothing in siyu is changed by this.
+# Runs the real `siyu` command line, with huey's own INFO log ("Executing delivery.deliver: …", "Enqueueing
+# periodic task …") let through, and one line per delivery job with the action and what became of it
+# ("siyu-test deliver 17 -> sent", "-> None" when the job found nothing to claim), so a test can tell which process
+# executed which jobs. What siyu does is not changed by this.
 SIYU_WITH_TASK_LOG = (
     "import logging, sys\n"
+    "import siyu.delivery.tasks as _tasks\n"
     "from siyu.cli import main\n"
     "logging.getLogger('huey').setLevel(logging.INFO)\n"
+    "_log = logging.getLogger('huey.siyu-test')\n"
+    "_deliver = _tasks.deliver\n"
+    "def _logged(runtime, action_id):\n"
+    "    state = _deliver(runtime, action_id)\n"
+    "    _log.info('siyu-test deliver %s -> %s', action_id, state)\n"
+    "    return state\n"
+    "_tasks.deliver = _logged\n"
     "sys.argv[0] = 'siyu'\n"
     "main()\n"
 )
+DELIVERED = re.compile(r"siyu-test deliver (\d+) -> (\S+)")
+ENQUEUED_PERIODIC = re.compile(r"Enqueueing periodic task (\S+?)[:\s]")
+
+# Redis databases of the process tests (the unit tests' queue is SIYU_TEST_REDIS_URL, db 15 by default); each
+# test empties its own database before and after.
+SCALE_REDIS_URL = os.environ.get("SIYU_TEST_REDIS_SCALE_URL", "redis://127.0.0.1:6379/11")
+TOPOLOGY_REDIS_URL = os.environ.get("SIYU_TEST_REDIS_TOPOLOGY_URL", "redis://127.0.0.1:6379/12")
+
+
+def service_missing(what: str) -> NoReturn:
+    """A service a test needs is not there: skip on a laptop, but fail in CI (CI=…), where a skipped scale-out
+    test would pass silently without proving anything."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} (CI is set, so this fails instead of skipping)")
+    pytest.skip(what)
+
+
+def redis_or_skip(url: str) -> redis.Redis:
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        service_missing(f"Redis at {url} is not reachable: {exc}")
+    return client
 
 
 def free_port() -> int:
@@ -142,9 +178,11 @@ class Procs:
         self.started.append(proc)
         return proc
 
-    def serve(self, folder: Path, port: int, env: dict[str, str], *, workers: int = 0) -> Proc:
+    def serve(self, folder: Path, port: int, env: dict[str, str], *, workers: int = 0,
+              scheduler: bool = True) -> Proc:
         proc = self.start("serve", [SIYU, "serve", "--data", str(folder), "--port", str(port),
-                                    "--workers", str(workers)], env)
+                                    "--workers", str(workers), "--scheduler" if scheduler else "--no-scheduler"],
+                          env)
 
         def healthy() -> bool:
             if not proc.alive():
@@ -157,6 +195,10 @@ class Procs:
     def worker(self, folder: Path, env: dict[str, str], *, threads: int = 4) -> Proc:
         return self.start("worker", [sys.executable, "-c", SIYU_WITH_TASK_LOG, "worker", "--data", str(folder),
                                      "--threads", str(threads)], env)
+
+    def scheduler(self, folder: Path, env: dict[str, str]) -> Proc:
+        return self.start("scheduler", [sys.executable, "-c", SIYU_WITH_TASK_LOG, "scheduler", "--data",
+                                        str(folder)], env)
 
     def stop_all(self) -> None:
         for proc in self.started:

@@ -3,16 +3,22 @@
 Calendar items become SOP items (the calendar's scheduler posts them); timeline steps become `PlaybookStep` rows
 that `tick` runs when due — each step is taken with a conditional update and every post it makes has an
 idempotency key, so two ticks or a restart never run a step twice.
+
+A step's effects (the keyed outbox action, alert or interaction) commit in the same transaction that marks it
+`done`, so a process that dies after taking a step leaves it `running` with nothing of it written. `tick` gives
+such a step back to `planned` once its lease (`step_lease_seconds`, counted from when it was taken; the taking
+time is kept in `done_at` while the step runs) has passed, and runs it again.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from siyu.communities import service as communities
@@ -24,6 +30,10 @@ from siyu.kit.errors import Conflict, Invalid
 from siyu.models import Community, FaqEntry, Group, PlaybookRun, PlaybookStep, Workspace
 from siyu.playbooks import bindings
 from siyu.playbooks.schema import Playbook, StepSpec
+
+log = logging.getLogger("siyu.playbooks")
+#: Seconds a step may stay `running` before `tick` takes it for left behind by a crash (settings override it).
+STEP_LEASE_S = 300
 
 
 @dataclass(frozen=True)
@@ -202,8 +212,36 @@ def _ref_interaction(session: Session, step: PlaybookStep, spec: StepSpec) -> in
     raise Conflict(f"no interaction {spec.ref!r} in this run", code="playbook_ref_missing")
 
 
-def tick(factory: Any, now: datetime) -> dict[str, int]:
-    """Run every due step once: take it (planned → running), run it, record done / failed."""
+def recover_stale(factory: Any, now: datetime, lease_s: int = STEP_LEASE_S) -> int:
+    """Give steps left `running` by a crash back to `planned`, once their lease has passed.
+
+    Nothing of such a step was committed (its effects commit with `done`), so running it again is its first run.
+    A step taken before this lease existed has no taking time; its due time stands in for it."""
+    cutoff = now - timedelta(seconds=lease_s)
+    with transaction(factory) as s:
+        stale = list(s.scalars(select(PlaybookStep.id).where(
+            PlaybookStep.status == "running",
+            or_(PlaybookStep.done_at < cutoff, and_(PlaybookStep.done_at.is_(None), PlaybookStep.due_at < cutoff)))))
+        if not stale:
+            return 0
+        res = s.execute(update(PlaybookStep).where(
+            PlaybookStep.id.in_(stale), PlaybookStep.status == "running",
+            or_(PlaybookStep.done_at < cutoff, and_(PlaybookStep.done_at.is_(None), PlaybookStep.due_at < cutoff)))
+            .values(status="planned", done_at=None).execution_options(synchronize_session=False))
+        recovered = int(res.rowcount or 0)  # type: ignore[attr-defined]
+    if recovered:
+        log.warning("playbooks: %d step(s) were left running for over %d s (a crashed process?); running them "
+                    "again: %s", recovered, lease_s, stale)
+    return recovered
+
+
+def tick(factory: Any, now: datetime, *, lease_s: int = STEP_LEASE_S) -> dict[str, int]:
+    """Run every due step once: take it (planned → running), run it, record done / failed.
+
+    The taking time is the step's lease; the run only commits if the step is still the one this tick took
+    (a tick that stalled past the lease finds it retaken and writes nothing). Steps recovered from a crash are
+    logged and then counted with the others."""
+    recover_stale(factory, now, lease_s)
     done = failed = 0
     with transaction(factory) as s:
         ids = due_steps(s, now)
@@ -211,24 +249,35 @@ def tick(factory: Any, now: datetime) -> dict[str, int]:
         with transaction(factory) as s:
             taken = s.execute(update(PlaybookStep).where(PlaybookStep.id == step_id,
                                                          PlaybookStep.status == "planned")
-                              .values(status="running").execution_options(synchronize_session=False))
+                              .values(status="running", done_at=now)
+                              .execution_options(synchronize_session=False))
             if taken.rowcount != 1:  # type: ignore[attr-defined]
                 continue
         try:
             with transaction(factory) as s:
-                step = s.get(PlaybookStep, step_id)
-                assert step is not None
+                step = _still_ours(s, step_id, now)
+                if step is None:
+                    continue
                 step.result = run_step(s, step, now)
                 step.status, step.done_at = "done", now
             done += 1
         except Exception as exc:  # a failed step is reported on the run, the others go on
             with transaction(factory) as s:
-                step = s.get(PlaybookStep, step_id)
-                assert step is not None
+                step = _still_ours(s, step_id, now)
+                if step is None:
+                    continue
                 step.status, step.done_at = "failed", now
                 step.result = {"error": f"{type(exc).__name__}: {exc}"}
             failed += 1
     return {"done": done, "failed": failed}
+
+
+def _still_ours(session: Session, step_id: int, taken_at: datetime) -> PlaybookStep | None:
+    """The step, locked, if it is still running under the lease taken at `taken_at`."""
+    step = session.get(PlaybookStep, step_id, with_for_update=True)
+    if step is None or step.status != "running" or step.done_at != taken_at:
+        return None
+    return step
 
 
 def runs(session: Session, ws: int) -> list[PlaybookRun]:
