@@ -1,4 +1,10 @@
-"""create_app(settings): the API, the console and their shared error handling, over one runtime."""
+"""create_app(settings): the API, the console and their shared error handling, over one runtime.
+
+The edge is hardened here once for every route: bodies are limited while they stream (`kit/body_limit`), every
+answer carries the security headers (`kit/security_headers`), integer path / query parameters beyond 64-bit are a
+422 (`kit/params.int64_guard`), and every JSON error — domain, validation, HTTP — has the `ErrorOut` shape that
+the OpenAPI schema declares for each operation.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +13,31 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import FastAPI, Request
+import psycopg
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from siyu import __version__
+from siyu.auth.sessions import MAX_AGE as SESSION_MAX_AGE
 from siyu.config import Settings
-from siyu.kit.errors import Invalid, SiyuError, Unauthorized
+from siyu.kit.body_limit import BodyLimit, BodyTooLarge
+from siyu.kit.db import ReadOnlySafeMethods
+from siyu.kit.errors import ERROR_RESPONSES, Invalid, SiyuError, Unauthorized
+from siyu.kit.params import bound_openapi_ints, int64_guard
+from siyu.kit.security_headers import SecurityHeaders
 from siyu.runtime import Runtime
 
 log = logging.getLogger("siyu.app")
 STATIC = Path(__file__).resolve().parent / "console" / "static"
+EVENTS_MAX_BODY = 8 * 1024 * 1024  # a batch of up to 1,000 events
+# Machine codes of HTTP errors raised by the framework itself (unknown route, wrong method, …).
+HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+              405: "method_not_allowed", 406: "not_acceptable", 413: "body_too_large", 415: "unsupported_media_type"}
 
 
 def _wants_html(request: Request) -> bool:
@@ -51,10 +69,19 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     if not secret:
         raise RuntimeError("SIYU_SECRET_KEY is empty: run `siyu init DIR` or set it in the environment")
 
-    app = FastAPI(title="siyu", version=__version__, docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app = FastAPI(title="siyu", version=__version__, docs_url="/api/docs", openapi_url="/api/openapi.json",
+                  responses=ERROR_RESPONSES, dependencies=[Depends(int64_guard)])
     app.state.runtime = runtime
+    app.add_middleware(ReadOnlySafeMethods)
     app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie="siyu_session",
-                       same_site="lax", https_only=settings.base_url.startswith("https"), max_age=14 * 24 * 3600)
+                       same_site="lax", https_only=settings.base_url.startswith("https"),
+                       max_age=int(SESSION_MAX_AGE.total_seconds()))
+    upload = settings.max_upload_bytes
+    app.add_middleware(BodyLimit, default=settings.max_body_bytes,
+                       limits=[("/api/v1/events", max(EVENTS_MAX_BODY, settings.max_body_bytes)),
+                               ("/api/v1/sop/import", upload), ("/calendar/import", upload),
+                               ("/api/v1/moderation/word-lists", upload), ("/moderation/word-lists", upload)])
+    app.add_middleware(SecurityHeaders, hsts=settings.base_url.startswith("https"))
 
     @app.exception_handler(SiyuError)
     async def _siyu_error(request: Request, exc: SiyuError) -> Response:
@@ -65,6 +92,49 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
             return error_page(request, exc)
         return JSONResponse(exc.to_dict(), status_code=exc.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """Framework errors (no such route, wrong method, body too large) in the same shape as domain errors."""
+        code = exc.code if isinstance(exc, BodyTooLarge) else HTTP_CODES.get(exc.status_code, "http_error")
+        message = str(exc.detail) if exc.detail else code.replace("_", " ")
+        error = SiyuError(message, code=code, status=exc.status_code,
+                          detail={"limit": exc.limit} if isinstance(exc, BodyTooLarge) else None)
+        resp: Response
+        if _wants_html(request):
+            from siyu.console.render import error_page
+
+            resp = error_page(request, error)
+        else:
+            resp = JSONResponse(error.to_dict(), status_code=exc.status_code)
+        for name, value in (exc.headers or {}).items():
+            resp.headers[name] = value
+        return resp
+
+    async def _data_error(request: Request, exc: Exception) -> Response:
+        """A value the database cannot store is the caller's mistake, a 422: a number beyond its column (a 64-bit
+        id for an INTEGER key on PostgreSQL, anything beyond 64 bits on SQLite — where a route or body does not
+        declare its `Id` type) or a NUL character in a text (PostgreSQL). Any other DataError stays a server
+        error. Raised wrapped by SQLAlchemy, or bare by the driver where siyu uses it directly (bulk look-ups).
+        The types at the edge (`kit/params`) are the rule — they also publish the ranges in OpenAPI; this is the
+        net for a field that does not use them yet."""
+        orig = exc.orig if isinstance(exc, DataError) else exc
+        kind, text = type(orig).__name__, str(orig)
+        if kind in ("NumericValueOutOfRange", "OverflowError"):
+            error = Invalid("a number in the request is out of range", code="value_out_of_range")
+        elif kind == "UntranslatableCharacter" or "NUL (0x00)" in text:
+            error = Invalid("a text in the request contains a NUL character", code="invalid_character")
+        else:
+            raise exc
+        if _wants_html(request):
+            from siyu.console.render import error_page
+
+            return error_page(request, error)
+        return JSONResponse(error.to_dict(), status_code=error.status)
+
+    app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(psycopg.DataError, _data_error)
+    app.add_exception_handler(OverflowError, _data_error)  # SQLite's driver: an int beyond 64 bits
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
@@ -80,6 +150,19 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         return JSONResponse({"code": "validation_error", "message": "request does not match the schema",
                              "detail": errors}, status_code=422)
 
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        """A bug or an outage: logged with its traceback, answered in the documented error shape (never plain
+        text), with nothing about the internals in the body."""
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        error = SiyuError("something went wrong on the server; it was logged. Retrying is safe: every write is "
+                          "idempotent or was rolled back", code="internal_error", status=500)
+        if _wants_html(request):
+            from siyu.console.render import error_page
+
+            return error_page(request, error)
+        return JSONResponse(error.to_dict(), status_code=500)
+
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
@@ -87,7 +170,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     from siyu.acquisition.endpoints import router as codes
     from siyu.auth.endpoints import router as auth
     from siyu.communities.endpoints import router as communities
-    from siyu.connectors.sandbox.endpoints import router as sandbox
     from siyu.console.views import router as console
     from siyu.contacts.endpoints import router as contacts
     from siyu.delivery.endpoints import router as delivery
@@ -98,9 +180,17 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     from siyu.engagement.sop.endpoints import router as sop
     from siyu.events.endpoints import router as events
     from siyu.playbooks.endpoints import router as playbooks
+    from siyu.sandbox.endpoints import router as sandbox
 
     for router in (events, contacts, communities, codes, delivery, sandbox, auth, sop, faq, moderation,
                    interaction, alerts, playbooks, console):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    default_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        return bound_openapi_ints(default_openapi())
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -9,10 +9,10 @@ from __future__ import annotations
 import secrets
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 CONFIG_FILE = "siyu.toml"
 
@@ -31,6 +31,37 @@ class Settings(BaseSettings):
     # Seconds an action may stay in "sending" before the sweeper reconciles it with the platform.
     sending_lease_seconds: int = 60
     max_attempts: int = 5
+    # Addresses / CIDRs of reverse proxies whose X-Forwarded-For is believed (the login throttle's client
+    # address); SIYU_TRUSTED_PROXIES="127.0.0.1,10.0.0.0/8". Default none: the connection's peer is the client.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Request bodies larger than this are refused with 413 while they stream in (bytes).
+    max_body_bytes: int = 1024 * 1024
+    # The larger limit of the routes that take files: SOP import, moderation word lists.
+    max_upload_bytes: int = 16 * 1024 * 1024
+    # A live event that occurred more than this many seconds before it arrives is stored as history: it counts
+    # and updates state, but no automation greets, answers or removes anyone for it.
+    live_staleness_seconds: int = 900
+    # Seconds between a standby scheduler's attempts to become the leader (and the leader's checks that it
+    # still is): how long periodic jobs pause when the leading process dies.
+    leader_retry_seconds: float = 5.0
+    # Seconds a playbook step may stay "running" before the tick treats it as left behind by a crash.
+    step_lease_seconds: int = 300
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return [p for p in v.replace(",", " ").split() if p]
+        return v
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, v: list[str]) -> list[str]:
+        import ipaddress
+
+        for p in v:
+            ipaddress.ip_network(p, strict=False)  # ValueError names the bad entry
+        return v
 
     @classmethod
     def settings_customise_sources(

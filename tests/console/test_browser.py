@@ -86,6 +86,7 @@ def test_operator_journey_in_a_browser(server: Server, tmp_path: Path) -> None:
 
     dialogs: list[str] = []
     js_errors: list[str] = []
+    csp_violations: list[str] = []
 
     def on_dialog(dialog: Dialog) -> None:
         dialogs.append(dialog.message)
@@ -101,6 +102,8 @@ def test_operator_journey_in_a_browser(server: Server, tmp_path: Path) -> None:
             page.set_default_timeout(15_000)
             page.on("dialog", on_dialog)
             page.on("pageerror", lambda err: js_errors.append(str(err)))
+            page.on("console", lambda msg: csp_violations.append(msg.text)
+                    if "Content Security Policy" in msg.text else None)
 
             # log in (Chinese by default), then switch the console to English
             page.goto(f"{server.url}/communities")
@@ -182,7 +185,16 @@ def test_operator_journey_in_a_browser(server: Server, tmp_path: Path) -> None:
             page.click("button:has-text('Create community')")
             expect(page.locator("#flash .alert.error")).to_contain_text("community_name_taken")
             expect(page.locator("input[name=name]")).to_have_value("Tax Club")
+
+            # under the Content-Security-Policy (scripts from /static only) the chart still draws and the
+            # calendar's filter still submits itself (console.js, no inline handler)
+            page.goto(f"{server.url}/")
+            expect(page.locator("#events-chart svg")).to_be_visible()
+            page.goto(f"{server.url}/calendar")
+            page.select_option("select[name=community_id]", label="Tax Club")
+            expect(page).to_have_url(re.compile(r"community_id=\d+"))
         finally:
             browser.close()
     assert dialogs == [], f"a script ran: {dialogs}"
     assert js_errors == []
+    assert csp_violations == [], csp_violations

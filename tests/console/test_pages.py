@@ -14,10 +14,10 @@ from siyu.acquisition import service as acquisition
 from siyu.acquisition.schemas import ChannelCodeIn
 from siyu.communities import service as communities
 from siyu.communities.schemas import CommunityIn, GroupIn, Question, Rules
-from siyu.connectors.sandbox import service as sandbox
 from siyu.models import AuditEntry, Community, Identity, User
 from siyu.runtime import DEFAULT_WORKSPACE as WS
 from siyu.runtime import Runtime
+from siyu.sandbox import service as sandbox
 from tests.console.conftest import HTML, PASSWORD, Console, csrf_of
 
 XSS = "<script>alert(1)</script>"
@@ -157,7 +157,8 @@ def test_viewer_reads_but_cannot_write(console: Callable[[str], Console], world:
         assert s.scalar(select(Community.id).where(Community.name == "viewer's")) is None
 
 
-def test_sales_sees_only_dashboard_and_contacts(console: Callable[[str], Console], world: dict[str, Any]) -> None:
+def test_sales_sees_only_dashboard_and_contacts(console: Callable[[str], Console], world: dict[str, Any],
+                                                rt: Runtime) -> None:
     c = console("sales")
     home = c.get("/")
     assert home.status_code == 200
@@ -165,6 +166,12 @@ def test_sales_sees_only_dashboard_and_contacts(console: Callable[[str], Console
     for hidden in ("/communities", "/groups", "/codes", "/sandbox", "/admin"):
         assert f'href="{hidden}"' not in home.text
     assert c.get("/contacts").status_code == 200
+    assert c.get(f"/contacts/{world['contact']}").status_code == 404  # not assigned to them
+    from siyu.contacts import owners
+    from siyu.models import User
+
+    with rt.tx() as s:
+        owners.set_owner(s, WS, world["contact"], s.scalar(select(User.id).where(User.role == "sales")))
     assert c.get(f"/contacts/{world['contact']}").status_code == 200
     for url in ("/communities", f"/communities/{world['community']}", "/groups", "/codes", "/sandbox", "/admin"):
         r = c.get(url)

@@ -9,11 +9,13 @@ from sqlalchemy import select
 
 from siyu.communities import service as communities
 from siyu.communities.schemas import RoleIn
-from siyu.connectors.sandbox import service as sandbox
 from siyu.engagement.interaction import service
+from siyu.engagement.sop import gating
 from siyu.events import service as events
 from siyu.models import Event
 from siyu.runtime import DEFAULT_WORKSPACE as WS
+from siyu.sandbox import service as sandbox
+from tests.conftest import SECRET
 from tests.interaction.conftest import World
 
 
@@ -149,8 +151,8 @@ def test_siyus_own_messages_and_robots_never_count(world: World) -> None:
 
 
 def test_a_share_clicked_through_the_public_link_gives_the_extra_chance(world: World, app_client: Any) -> None:
-    """The member's link goes out; a friend opens /s/<token> (their identity in `u`, as an OAuth redirect
-    would give it); the sharer's own click does not count."""
+    """The member's link goes out; a friend opens /s/<token> (their identity in `u`, signed, as the OAuth redirect
+    gives it); the sharer's own click does not count, nor does an identity without its signature."""
     world.add("甲", "乙")
     iid = world.create(kind="draw", title="分享抽奖", keyword="抽奖", winners=1)
     world.post("甲", "抽奖")
@@ -158,8 +160,10 @@ def test_a_share_clicked_through_the_public_link_gives_the_extra_chance(world: W
         token = service.create_share_link(s, WS, iid, world.contacts["甲"], now=world.rt.clock.now()).token
         sharer = sandbox.get_member(s, WS, world.members["甲"]).external_id
         friend = sandbox.get_member(s, WS, world.members["乙"]).external_id
-    own = app_client.get(f"/s/{token}?u=sandbox:{sharer}", follow_redirects=False)
+    own = app_client.get(gating.member_url("", SECRET, token, f"sandbox:{sharer}"), follow_redirects=False)
     assert own.status_code == 302 and world.live(iid)["verified_shares"] == 0
-    r = app_client.get(f"/s/{token}?u=sandbox:{friend}", follow_redirects=False)
+    unsigned = app_client.get(f"/s/{token}?u=sandbox:{friend}", follow_redirects=False)
+    assert unsigned.status_code == 302 and world.live(iid)["verified_shares"] == 0  # anyone could send that
+    r = app_client.get(gating.member_url("", SECRET, token, f"sandbox:{friend}"), follow_redirects=False)
     assert r.status_code == 302 and world.live(iid)["verified_shares"] == 1
     assert app_client.get("/s/not-a-token", follow_redirects=False).status_code == 404

@@ -12,12 +12,13 @@ from typing import Any
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from siyu.connectors.sandbox import service as sandbox
-from siyu.engagement.sop import service, tasks
+from siyu.engagement.sop import gating, service, tasks
 from siyu.kit.clock import FrozenClock
-from siyu.models import Event, SandboxMessage, ShareLink, SopItem, Unlock
+from siyu.models import Contact, Event, SandboxMessage, ShareLink, SopItem, Unlock
 from siyu.runtime import DEFAULT_WORKSPACE as WS
 from siyu.runtime import Runtime
+from siyu.sandbox import service as sandbox
+from tests.conftest import SECRET
 from tests.console.conftest import Console
 from tests.sop.helpers import add_items, make_groups
 
@@ -211,19 +212,33 @@ def test_c4_share_to_unlock(rt: Runtime, api: Callable[..., Any], clock: FrozenC
         assert link is not None and link.item_id == item_id
         dm = s.scalar(select(SandboxMessage).where(SandboxMessage.recipient_external_id == sharer_ext,
                                                    SandboxMessage.text.like("%/s/%")))
-        assert dm is not None and link.token in dm.text
+        assert dm is not None and f"http://testserver/s/{link.token}" in dm.text  # absolute, under base_url
         token, sharer_contact = link.token, link.sharer_contact_id
     c = api("operator")
     r = c.post("/api/v1/sop/share-links", json={"item_id": item_id, "contact_id": sharer_contact})
     assert r.status_code == 201 and r.json()["token"] == token and r.json()["url"].endswith(f"/s/{token}")
 
     # The sharer opening their own link unlocks nothing; a friend opening it does, once.
-    r = c.get(f"/s/{token}?u=sandbox:{sharer_ext}", follow_redirects=False)
+    r = c.get(gating.member_url("", SECRET, token, f"sandbox:{sharer_ext}"), follow_redirects=False)
     assert r.status_code == 302 and r.headers["location"] == "https://example.com/deck"
     with rt.tx() as s:
         assert s.scalar(select(func.count()).select_from(Unlock)) == 0
+        contacts_before = s.scalar(select(func.count()).select_from(Contact))
+    # An identity without (or with a wrong) signature is an anonymous click: it unlocks nothing, creates nothing.
+    for forged in (f"/s/{token}?u=sandbox:{friend_ext}", f"/s/{token}?u=sandbox:nobody-{token}",
+                   f"/s/{token}?u=sandbox:{friend_ext}&sig=" + gating.member_signature("guess", token,
+                                                                                        f"sandbox:{friend_ext}")):
+        r = c.get(forged, follow_redirects=False)
+        assert r.status_code == 302 and r.headers["location"] == "https://example.com/deck"
+    with rt.tx() as s:
+        assert s.scalar(select(func.count()).select_from(Unlock)) == 0
+        assert s.scalar(select(func.count()).select_from(Contact)) == contacts_before
+        anonymous = s.scalar(select(func.count()).select_from(Event).where(Event.type == "link.clicked",
+                                                                              Event.contact_id.is_(None)))
+        assert anonymous == 3
     for _ in range(2):
-        r = c.get(f"/s/{token}?u=sandbox:{friend_ext}", follow_redirects=False)
+        r = c.get(gating.member_url("http://testserver", SECRET, token, f"sandbox:{friend_ext}"),
+                  follow_redirects=False)
         assert r.status_code == 302
     with rt.tx() as s:
         unlocks = list(s.scalars(select(Unlock)))

@@ -11,8 +11,9 @@ from siyu.acquisition.schemas import ChannelCodeIn, ChannelCodePatch, ScanIn
 from siyu.auth import service as auth
 from siyu.auth.roles import Perm
 from siyu.auth.service import Principal
+from siyu.auth.web import require, runtime
 from siyu.kit.errors import Invalid
-from siyu.kit.web import require, runtime
+from siyu.kit.params import Id
 from siyu.models import ChannelCode
 
 router = APIRouter(prefix="/api/v1", tags=["channel codes"])
@@ -64,7 +65,7 @@ def create_code(request: Request, body: ChannelCodeIn, who: Principal = Depends(
 
 
 @router.patch("/channel-codes/{code_id}", response_model=ChannelCodeOut)
-def patch_code(request: Request, code_id: int, body: ChannelCodePatch,
+def patch_code(request: Request, code_id: Id, body: ChannelCodePatch,
                who: Principal = Depends(require(Perm.WRITE))) -> ChannelCodeOut:
     rt = runtime(request)
     with rt.tx() as s:
@@ -74,8 +75,9 @@ def patch_code(request: Request, code_id: int, body: ChannelCodePatch,
         return code_out(c, rt.settings.base_url)
 
 
-@router.get("/channel-codes/{code_id}/qr.{fmt}")
-def code_qr(request: Request, code_id: int, fmt: str, who: Principal = Depends(require(Perm.READ))) -> Response:
+@router.get("/channel-codes/{code_id}/qr.{fmt}", response_class=Response,
+            responses={200: {"description": "the QR code", "content": {"image/png": {}, "image/svg+xml": {}}}})
+def code_qr(request: Request, code_id: Id, fmt: str, who: Principal = Depends(require(Perm.READ))) -> Response:
     if fmt not in ("png", "svg"):
         raise Invalid("QR format is png or svg", code="invalid_format", status=404)
     rt = runtime(request)

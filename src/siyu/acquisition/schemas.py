@@ -4,6 +4,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from siyu.kit.params import Id
+from siyu.kit.patch import PatchModel
+
 STATE_PATTERN = r"^[A-Za-z0-9:_\-.]{1,30}$"
 
 
@@ -11,10 +14,10 @@ class ChannelCodeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=100)
     kind: Literal["channel", "store", "salesperson"] = "channel"
-    community_id: int
+    community_id: Id
     state: str | None = Field(default=None, pattern=STATE_PATTERN,
                               description="WeCom `state`: at most 30 characters; generated when omitted")
-    tag_ids: list[int] = Field(default_factory=list, max_length=20)
+    tag_ids: list[Id] = Field(default_factory=list, max_length=20)
     tags: list[str] = Field(default_factory=list, max_length=20,
                             description='tags as "group:name", created when missing')
     welcome_override: str = Field(default="", max_length=2000)
@@ -28,10 +31,9 @@ class ChannelCodeIn(BaseModel):
         return v
 
 
-class ChannelCodePatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ChannelCodePatch(PatchModel):
     name: str | None = Field(default=None, min_length=1, max_length=100)
-    tag_ids: list[int] | None = Field(default=None, max_length=20)
+    tag_ids: list[Id] | None = Field(default=None, max_length=20)
     welcome_override: str | None = Field(default=None, max_length=2000)
     active: bool | None = None
 

@@ -9,7 +9,9 @@ from pydantic import BaseModel, Field
 from siyu.auth import service
 from siyu.auth.roles import Perm
 from siyu.auth.service import Principal
-from siyu.kit.web import current_principal, require, runtime
+from siyu.auth.web import current_principal, require, runtime
+from siyu.kit.params import Id, Offset
+from siyu.kit.patch import PatchModel
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -27,7 +29,7 @@ class UserOut(BaseModel):
     active: bool
 
 
-class UserPatch(BaseModel):
+class UserPatch(PatchModel):
     role: str | None = None
     active: bool | None = None
 
@@ -69,6 +71,7 @@ def list_users(request: Request, who: Principal = Depends(require(Perm.ADMIN))) 
 
 @router.post("/users", response_model=UserOut, status_code=201)
 def create_user(request: Request, body: UserIn, who: Principal = Depends(require(Perm.ADMIN))) -> UserOut:
+    """409 `username_taken` when the name exists — also when another request creates it at the same moment."""
     rt = runtime(request)
     with rt.tx() as s:
         u = service.create_user(s, who.workspace_id, body.username, body.password, body.role)
@@ -78,11 +81,12 @@ def create_user(request: Request, body: UserIn, who: Principal = Depends(require
 
 
 @router.patch("/users/{user_id}", response_model=UserOut)
-def patch_user(request: Request, user_id: int, body: UserPatch,
+def patch_user(request: Request, user_id: Id, body: UserPatch,
                who: Principal = Depends(require(Perm.ADMIN))) -> UserOut:
     rt = runtime(request)
     with rt.tx() as s:
-        u = service.update_user(s, who.workspace_id, user_id, role=body.role, active=body.active)
+        u = service.update_user(s, who.workspace_id, user_id, role=body.role, active=body.active,
+                                now=rt.clock.now())
         service.audit(s, who, "user.update", "user", u.id, body.model_dump(exclude_none=True), now=rt.clock.now())
         return UserOut.model_validate(u, from_attributes=True)
 
@@ -107,7 +111,7 @@ def create_token(request: Request, body: TokenIn, who: Principal = Depends(requi
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-def revoke(request: Request, token_id: int, who: Principal = Depends(require(Perm.ADMIN))) -> None:
+def revoke(request: Request, token_id: Id, who: Principal = Depends(require(Perm.ADMIN))) -> None:
     rt = runtime(request)
     with rt.tx() as s:
         service.revoke_token(s, who.workspace_id, token_id)
@@ -115,7 +119,7 @@ def revoke(request: Request, token_id: int, who: Principal = Depends(require(Per
 
 
 @router.get("/audit", response_model=list[AuditOut])
-def audit_log(request: Request, offset: int = 0, limit: int = 50,
+def audit_log(request: Request, offset: Offset = 0, limit: int = 50,
               who: Principal = Depends(require(Perm.ADMIN))) -> list[AuditOut]:
     with runtime(request).tx() as s:
         page = service.audit_log(s, who.workspace_id, offset, limit)

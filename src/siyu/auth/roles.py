@@ -21,7 +21,13 @@ ROLES: dict[str, frozenset[Perm]] = {
     "viewer": frozenset({Perm.READ, Perm.READ_CONTACTS}),
 }
 ROLE_NAMES = tuple(ROLES)
+# Roles that see only the contacts assigned to them (`contacts.owner_user_id`), not the whole workspace.
+OWN_CONTACTS_ONLY = frozenset({"sales"})
 
 
 def allowed(role: str, perm: Perm) -> bool:
     return perm in ROLES.get(role, frozenset())
+
+
+def own_contacts_only(role: str) -> bool:
+    return role in OWN_CONTACTS_ONLY

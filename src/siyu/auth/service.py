@@ -1,4 +1,9 @@
-"""Users, passwords (argon2), API tokens (stored as SHA-256) and the audit log."""
+"""Users, passwords (argon2), API tokens (stored as SHA-256) and the audit log.
+
+Usernames are unique under concurrency: two admins creating the same user at the same moment get one user and a
+409 (`username_taken`), never a 500 from the unique index. Changing a password ends the user's other console
+sessions and disabling a user ends all of them (`auth/sessions.py`).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from siyu.auth.roles import ROLE_NAMES
+from siyu.auth import sessions
+from siyu.auth.roles import ROLE_NAMES, own_contacts_only
+from siyu.kit.clock import utcnow
+from siyu.kit.db import insert_ignore
 from siyu.kit.errors import Conflict, Invalid, NotFound
 from siyu.kit.pagination import Page, clamp
 from siyu.models import ApiToken, AuditEntry, User
@@ -37,6 +45,14 @@ class Principal:
     def actor(self) -> str:
         return f"{self.kind}:{self.name}"
 
+    @property
+    def contact_owner(self) -> int | None:
+        """None when the principal sees every contact; else the user id whose assigned contacts it sees. A token
+        with such a role belongs to no user and sees none (0 is no user's id)."""
+        if not own_contacts_only(self.role):
+            return None
+        return self.id if self.kind == "user" else 0
+
 
 def _check_role(role: str) -> None:
     if role not in ROLE_NAMES:
@@ -51,12 +67,18 @@ def create_user(session: Session, ws: int, username: str, password: str, role: s
         raise Invalid("a username needs 1 to 64 characters", code="invalid_username")
     if len(password) < 8:
         raise Invalid("a password needs at least 8 characters", code="weak_password")
+    taken = Conflict(f"user {username!r} exists", code="username_taken")
     if session.scalar(select(User.id).where(User.username == username)):
-        raise Conflict(f"user {username!r} exists", code="username_taken")
-    user = User(workspace_id=ws, username=username, password_hash=_hasher.hash(password), role=role,
-                locale=locale, active=True)
-    session.add(user)
-    session.flush()
+        raise taken
+    # The look-up above cannot see a concurrent transaction creating the same name; a plain INSERT would then
+    # fail on the unique index (a 500). ON CONFLICT DO NOTHING waits for that transaction and inserts nothing.
+    row = session.execute(insert_ignore(session, User.__table__, ["username"]).returning(User.__table__.c.id),
+                          [{"workspace_id": ws, "username": username, "password_hash": _hasher.hash(password),
+                            "role": role, "locale": locale, "active": True}]).first()
+    if row is None:
+        raise taken
+    user = session.get(User, row[0])
+    assert user is not None
     return user
 
 
@@ -73,10 +95,23 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     return user
 
 
-def set_password(session: Session, user: User, password: str) -> None:
+def verify_password(user: User, password: str) -> bool:
+    try:
+        return bool(_hasher.verify(user.password_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def set_password(session: Session, user: User, password: str, *, now: datetime | None = None,
+                 keep_session: str | None = None) -> int:
+    """Set a new password and end the user's console sessions, except `keep_session` (the one that changed it):
+    whoever knew the old password is logged out everywhere. Returns how many sessions ended."""
     if len(password) < 8:
         raise Invalid("a password needs at least 8 characters", code="weak_password")
+    if len(password) > 200:
+        raise Invalid("a password has at most 200 characters", code="invalid_password")
     user.password_hash = _hasher.hash(password)
+    return sessions.revoke_user(session, user.id, now=now or utcnow(), keep=keep_session)
 
 
 def users(session: Session, ws: int) -> list[User]:
@@ -91,13 +126,16 @@ def get_user(session: Session, ws: int, user_id: int) -> User:
 
 
 def update_user(session: Session, ws: int, user_id: int, *, role: str | None = None,
-                active: bool | None = None) -> User:
+                active: bool | None = None, now: datetime | None = None) -> User:
+    """Change a user's role or state; disabling a user ends all their console sessions at once."""
     u = get_user(session, ws, user_id)
     if role is not None:
         _check_role(role)
         u.role = role
     if active is not None:
         u.active = active
+        if not active:
+            sessions.revoke_user(session, u.id, now=now or utcnow())
     remaining_admins = session.scalar(select(func.count()).select_from(User).where(
         User.workspace_id == ws, User.role == "admin", User.active.is_(True)))
     if not remaining_admins:

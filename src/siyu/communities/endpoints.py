@@ -9,10 +9,11 @@ from pydantic import BaseModel
 from siyu.auth import service as auth
 from siyu.auth.roles import Perm
 from siyu.auth.service import Principal
+from siyu.auth.web import require, runtime
 from siyu.communities import rules_text, service
 from siyu.communities.schemas import CommunityIn, CommunityPatch, GroupIn, RoleIn, Rules
 from siyu.engagement import welcome
-from siyu.kit.web import require, runtime
+from siyu.kit.params import Id, Id64
 from siyu.models import Community, Group
 
 router = APIRouter(prefix="/api/v1", tags=["communities"])
@@ -59,7 +60,7 @@ class RoleOut(BaseModel):
 
 
 class AnswersIn(BaseModel):
-    contact_id: int
+    contact_id: Id64
     answers: dict[str, str]
 
 
@@ -98,13 +99,13 @@ def create_community(request: Request, body: CommunityIn,
 
 
 @router.get("/communities/{community_id}", response_model=CommunityOut)
-def get_community(request: Request, community_id: int, who: Principal = Depends(require(Perm.READ))) -> CommunityOut:
+def get_community(request: Request, community_id: Id, who: Principal = Depends(require(Perm.READ))) -> CommunityOut:
     with runtime(request).tx() as s:
         return community_out(service.get(s, who.workspace_id, community_id))
 
 
 @router.patch("/communities/{community_id}", response_model=CommunityOut)
-def patch_community(request: Request, community_id: int, body: CommunityPatch,
+def patch_community(request: Request, community_id: Id, body: CommunityPatch,
                     who: Principal = Depends(require(Perm.WRITE))) -> CommunityOut:
     rt = runtime(request)
     with rt.tx() as s:
@@ -120,7 +121,7 @@ def rules_preview(body: Rules, title: str = "", who: Principal = Depends(require
 
 
 @router.get("/communities/{community_id}/roles", response_model=list[RoleOut])
-def list_roles(request: Request, community_id: int, who: Principal = Depends(require(Perm.READ))) -> list[RoleOut]:
+def list_roles(request: Request, community_id: Id, who: Principal = Depends(require(Perm.READ))) -> list[RoleOut]:
     with runtime(request).tx() as s:
         service.get(s, who.workspace_id, community_id)
         return [RoleOut(id=r.id, contact_id=c.id, display_name=c.display_name, role=r.role)
@@ -128,7 +129,7 @@ def list_roles(request: Request, community_id: int, who: Principal = Depends(req
 
 
 @router.post("/communities/{community_id}/roles", response_model=RoleOut, status_code=201)
-def add_role(request: Request, community_id: int, body: RoleIn,
+def add_role(request: Request, community_id: Id, body: RoleIn,
              who: Principal = Depends(require(Perm.WRITE))) -> RoleOut:
     rt = runtime(request)
     with rt.tx() as s:
@@ -139,7 +140,7 @@ def add_role(request: Request, community_id: int, body: RoleIn,
 
 
 @router.delete("/communities/{community_id}/roles/{role_id}", status_code=204)
-def delete_role(request: Request, community_id: int, role_id: int,
+def delete_role(request: Request, community_id: Id, role_id: Id,
                 who: Principal = Depends(require(Perm.WRITE))) -> None:
     rt = runtime(request)
     with rt.tx() as s:
@@ -149,7 +150,7 @@ def delete_role(request: Request, community_id: int, role_id: int,
 
 
 @router.post("/communities/{community_id}/questionnaire/answers")
-def answer_questionnaire(request: Request, community_id: int, body: AnswersIn,
+def answer_questionnaire(request: Request, community_id: Id, body: AnswersIn,
                          who: Principal = Depends(require(Perm.WRITE))) -> dict[str, list[str]]:
     rt = runtime(request)
     with rt.tx() as s:
@@ -158,7 +159,7 @@ def answer_questionnaire(request: Request, community_id: int, body: AnswersIn,
 
 
 @router.get("/groups", response_model=list[GroupOut])
-def list_groups(request: Request, community_id: int | None = None,
+def list_groups(request: Request, community_id: Id | None = None,
                 who: Principal = Depends(require(Perm.READ))) -> list[GroupOut]:
     with runtime(request).tx() as s:
         gs = service.groups(s, who.workspace_id, community_id)
@@ -176,7 +177,7 @@ def create_group(request: Request, body: GroupIn, who: Principal = Depends(requi
 
 
 @router.get("/groups/{group_id}/members")
-def group_members(request: Request, group_id: int,
+def group_members(request: Request, group_id: Id,
                   who: Principal = Depends(require(Perm.READ))) -> list[dict[str, Any]]:
     with runtime(request).tx() as s:
         service.get_group(s, who.workspace_id, group_id)

@@ -6,6 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from siyu.kit.params import Id, Id64
+from siyu.kit.patch import PatchModel
+
 CommunityType = Literal["traffic", "flash", "content", "checkin"]
 RoleName = Literal["owner", "admin", "customer_service", "kol", "koc", "vest", "robot"]
 ROLES: tuple[str, ...] = ("owner", "admin", "customer_service", "kol", "koc", "vest", "robot")
@@ -71,8 +74,7 @@ class CommunityIn(BaseModel):
     default_capacity: int = Field(default=200, ge=2, le=2000)
 
 
-class CommunityPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CommunityPatch(PatchModel):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     type: CommunityType | None = None
     profile: Profile | None = None
@@ -86,7 +88,7 @@ class CommunityPatch(BaseModel):
 class GroupIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=100)
-    community_id: int | None = None
+    community_id: Id | None = None
     platform: str = "sandbox"
     external_id: str | None = Field(default=None, max_length=128)
     owner: str = Field(default="", max_length=100)
@@ -95,5 +97,5 @@ class GroupIn(BaseModel):
 
 class RoleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    contact_id: int
+    contact_id: Id64
     role: RoleName

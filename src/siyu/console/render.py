@@ -18,9 +18,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from siyu.auth.roles import Perm, allowed
+from siyu.auth.web import csrf_token, runtime
 from siyu.kit import i18n
 from siyu.kit.errors import SiyuError
-from siyu.kit.web import csrf_token, runtime
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 LANG_COOKIE = "siyu_lang"

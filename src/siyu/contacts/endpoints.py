@@ -1,3 +1,8 @@
+"""REST endpoints of contacts: list / search, create, get, change (name, owner), identities, merge, tags.
+
+A sales caller sees only the contacts assigned to them: the list is filtered, any other contact is a 404.
+"""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -6,10 +11,21 @@ from sqlalchemy.orm import Session
 from siyu.auth import service as auth
 from siyu.auth.roles import Perm
 from siyu.auth.service import Principal
-from siyu.contacts import identities, service
-from siyu.contacts.schemas import ContactIn, ContactOut, ContactPage, IdentityIn, IdentityOut, MergeIn, TagIn, TagOut
+from siyu.auth.web import require, require_any, runtime
+from siyu.contacts import identities, owners, service
+from siyu.contacts.schemas import (
+    ContactIn,
+    ContactOut,
+    ContactPage,
+    ContactPatch,
+    IdentityIn,
+    IdentityOut,
+    MergeIn,
+    TagIn,
+    TagOut,
+)
 from siyu.kit.errors import Conflict
-from siyu.kit.web import require, require_any, runtime
+from siyu.kit.params import Id, Id64, Offset
 from siyu.models import Contact
 
 router = APIRouter(prefix="/api/v1", tags=["contacts"])
@@ -18,7 +34,7 @@ router = APIRouter(prefix="/api/v1", tags=["contacts"])
 def contact_out(s: Session, c: Contact) -> ContactOut:
     return ContactOut(
         id=c.id, display_name=c.display_name, blacklisted=c.blacklisted, created_at=c.created_at,
-        attributes=c.attributes,
+        attributes=c.attributes, owner_user_id=c.owner_user_id,
         identities=[IdentityOut(platform=i.platform, external_id=i.external_id)
                     for i in service.identities_of(s, c.id)],
         tags=[f"{g.name}:{t.name}" for g, t in service.tags_of(s, c.id)],
@@ -26,11 +42,12 @@ def contact_out(s: Session, c: Contact) -> ContactOut:
 
 
 @router.get("/contacts", response_model=ContactPage)
-def list_contacts(request: Request, q: str = Query(default="", max_length=100), tag_id: int | None = None,
-                  offset: int = 0, limit: int = 50,
+def list_contacts(request: Request, q: str = Query(default="", max_length=100), tag_id: Id | None = None,
+                  offset: Offset = 0, limit: int = 50,
                   who: Principal = Depends(require_any(Perm.READ_CONTACTS))) -> ContactPage:
     with runtime(request).tx() as s:
-        page = service.search(s, who.workspace_id, q=q, tag_id=tag_id, offset=offset, limit=limit)
+        page = service.search(s, who.workspace_id, q=q, tag_id=tag_id, offset=offset, limit=limit,
+                              owner=who.contact_owner)
         return ContactPage(items=[contact_out(s, c) for c in page.items], total=page.total,
                            offset=page.offset, limit=page.limit)
 
@@ -53,14 +70,30 @@ def create_contact(request: Request, body: ContactIn, who: Principal = Depends(r
 
 
 @router.get("/contacts/{contact_id}", response_model=ContactOut)
-def get_contact(request: Request, contact_id: int,
+def get_contact(request: Request, contact_id: Id64,
                 who: Principal = Depends(require_any(Perm.READ_CONTACTS))) -> ContactOut:
     with runtime(request).tx() as s:
         return contact_out(s, service.get(s, who.workspace_id, contact_id))
 
 
+@router.patch("/contacts/{contact_id}", response_model=ContactOut)
+def patch_contact(request: Request, contact_id: Id64, body: ContactPatch,
+                  who: Principal = Depends(require(Perm.WRITE))) -> ContactOut:
+    """Rename a contact or assign it to a user (`owner_user_id`, null for nobody)."""
+    rt = runtime(request)
+    with rt.tx() as s:
+        c = service.get(s, who.workspace_id, contact_id)
+        if "owner_user_id" in body.model_fields_set:
+            owners.set_owner(s, who.workspace_id, c.id, body.owner_user_id)
+        if body.display_name is not None:
+            c.display_name = body.display_name.strip()
+        auth.audit(s, who, "contact.update", "contact", c.id, body.model_dump(exclude_unset=True),
+                   now=rt.clock.now())
+        return contact_out(s, c)
+
+
 @router.post("/contacts/{contact_id}/identities", response_model=ContactOut)
-def add_identity(request: Request, contact_id: int, body: IdentityIn,
+def add_identity(request: Request, contact_id: Id64, body: IdentityIn,
                  who: Principal = Depends(require(Perm.WRITE))) -> ContactOut:
     """Attach an identity. If another contact already has it, both are the same person and are merged."""
     rt = runtime(request)
@@ -74,7 +107,7 @@ def add_identity(request: Request, contact_id: int, body: IdentityIn,
 
 
 @router.post("/contacts/{contact_id}/merge", response_model=ContactOut)
-def merge(request: Request, contact_id: int, body: MergeIn,
+def merge(request: Request, contact_id: Id64, body: MergeIn,
           who: Principal = Depends(require(Perm.WRITE))) -> ContactOut:
     rt = runtime(request)
     with rt.tx() as s:
@@ -101,7 +134,7 @@ def create_tag(request: Request, body: TagIn, who: Principal = Depends(require(P
 
 
 @router.post("/contacts/{contact_id}/tags", response_model=ContactOut)
-def tag_contact(request: Request, contact_id: int, body: TagIn,
+def tag_contact(request: Request, contact_id: Id64, body: TagIn,
                 who: Principal = Depends(require(Perm.WRITE))) -> ContactOut:
     rt = runtime(request)
     with rt.tx() as s:
@@ -113,7 +146,7 @@ def tag_contact(request: Request, contact_id: int, body: TagIn,
 
 
 @router.delete("/contacts/{contact_id}/tags/{tag_id}", response_model=ContactOut)
-def untag_contact(request: Request, contact_id: int, tag_id: int,
+def untag_contact(request: Request, contact_id: Id64, tag_id: Id,
                   who: Principal = Depends(require(Perm.WRITE))) -> ContactOut:
     rt = runtime(request)
     with rt.tx() as s:

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from siyu.kit.params import Id, Id64
+from siyu.kit.patch import PatchModel
 
 
 class IdentityOut(BaseModel):
@@ -16,6 +19,7 @@ class ContactOut(BaseModel):
     display_name: str
     blacklisted: bool
     created_at: datetime
+    owner_user_id: int | None = Field(default=None, description="the user (sales) the contact is assigned to")
     identities: list[IdentityOut] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
     attributes: dict[str, Any] = Field(default_factory=dict)
@@ -40,6 +44,14 @@ class IdentityIn(BaseModel):
     external_id: str = Field(min_length=1, max_length=200)
 
 
+class ContactPatch(PatchModel):
+    """Change a contact: its display name, or who it is assigned to (`owner_user_id`; null: nobody)."""
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"owner_user_id"})
+    display_name: str | None = Field(default=None, max_length=200)
+    owner_user_id: Id | None = None
+
+
 class TagIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     group: str = Field(min_length=1, max_length=30)
@@ -48,7 +60,7 @@ class TagIn(BaseModel):
 
 class MergeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    absorb_contact_id: int
+    absorb_contact_id: Id64
 
 
 class TagOut(BaseModel):

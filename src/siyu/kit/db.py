@@ -1,8 +1,11 @@
 """Database plumbing shared by every domain: declarative base, portable types, engines, dialect variants.
 
 SQLite is the embedded default and must behave under concurrent writers (the API, the worker threads and the
-scheduler share one file), so every SQLite transaction starts with BEGIN IMMEDIATE: writers queue on the busy
-timeout instead of failing on a read-to-write lock upgrade. PostgreSQL gets its native ON CONFLICT and SKIP LOCKED.
+scheduler share one file), so every SQLite write transaction starts with BEGIN IMMEDIATE: writers queue on the busy
+timeout instead of failing on a read-to-write lock upgrade. Reads are separate, deferred transactions that take no
+lock at all (WAL readers see the last commit), so a console page or a token check never waits behind ingest; a
+read transaction that tries to write fails loudly (`PRAGMA query_only` on SQLite, READ ONLY on PostgreSQL) instead
+of silently taking the write lock. PostgreSQL gets its native ON CONFLICT and SKIP LOCKED.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -119,11 +123,54 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        readonly = bool(conn.get_execution_options().get(READ_ONLY))
+        info = conn.connection.info
+        if info.get(READ_ONLY, False) != readonly:  # a pooled connection remembers its last mode
+            conn.exec_driver_sql(f"PRAGMA query_only={int(readonly)}")
+            info[READ_ONLY] = readonly
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+#: session.info key: callables `transaction()` runs once the session committed and was closed.
+AFTER_CLOSE = "siyu_after_close"
+
+#: Execution option that marks a read-only engine view (see `make_read_sessionmaker`).
+READ_ONLY = "siyu_read_only"
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def make_read_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for reads: a deferred transaction on SQLite (no write lock, no wait behind writers), READ ONLY on
+    PostgreSQL. Same pool as the writers."""
+    opts: dict[str, Any] = {READ_ONLY: True}
+    if engine.dialect.name == "postgresql":
+        opts["postgresql_readonly"] = True
+    return sessionmaker(engine.execution_options(**opts), expire_on_commit=False)
+
+
+#: Whether `Runtime.tx()` without an explicit mode opens a read transaction: set per request by
+#: `ReadOnlySafeMethods` (GET / HEAD read; anything else writes). Code that writes during a GET says so.
+default_read_only: ContextVar[bool] = ContextVar("siyu_default_read_only", default=False)
+
+
+class ReadOnlySafeMethods:
+    """ASGI middleware: safe HTTP methods run their transactions as reads unless the code asks to write."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        token = default_read_only.set(scope.get("method") in ("GET", "HEAD"))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            default_read_only.reset(token)
 
 
 _WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
@@ -131,7 +178,7 @@ _WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakK
 
 def _sqlite_lock(factory: sessionmaker[Session]) -> threading.RLock | None:
     bind = factory.kw.get("bind")
-    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+    if isinstance(bind, Engine) and bind.dialect.name == "sqlite" and not bind.get_execution_options().get(READ_ONLY):
         lock = _WRITE_LOCKS.get(bind)
         if lock is None:
             lock = _WRITE_LOCKS.setdefault(bind, threading.RLock())
@@ -143,16 +190,18 @@ def _sqlite_lock(factory: sessionmaker[Session]) -> threading.RLock | None:
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """The unit of work at a request / task edge: commit on success, roll back on error.
 
-    On SQLite, threads of one process take turns through a lock instead of polling SQLite's busy timeout (which
-    sleeps); other processes still wait on the busy timeout.
+    On SQLite, writing threads of one process take turns through a lock instead of polling SQLite's busy timeout
+    (which sleeps); other processes still wait on the busy timeout. Read sessions take no lock.
     """
     lock = _sqlite_lock(factory)
     if lock is not None:
         lock.acquire()
     session = factory()
+    committed = False
     try:
         yield session
         session.commit()
+        committed = True
     except BaseException:
         session.rollback()
         raise
@@ -160,6 +209,12 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
         if lock is not None:
             lock.release()
+    # After the connection is back in the pool and the lock is free: work queued here (jobs for what was just
+    # committed) may open transactions of its own without holding a second connection or the writers' lock.
+    callbacks = session.info.pop(AFTER_CLOSE, [])
+    if committed:
+        for callback in callbacks:
+            callback()
 
 
 def insert_ignore(session: Session, table: Any, conflict_cols: list[str]) -> Insert:

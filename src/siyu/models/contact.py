@@ -22,6 +22,8 @@ class Contact(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     blacklisted: Mapped[bool] = mapped_column(Boolean, default=False)
     merged_into_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("contacts.id"), nullable=True)
+    # The console user (sales) this contact is assigned to; sales principals see only their own contacts.
+    owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

@@ -9,8 +9,9 @@ from pydantic import BaseModel, Field
 from siyu.auth import service as auth
 from siyu.auth.roles import Perm
 from siyu.auth.service import Principal
+from siyu.auth.web import require, runtime
 from siyu.kit.errors import NotFound
-from siyu.kit.web import require, runtime
+from siyu.kit.params import Day, Id
 from siyu.models import PlaybookRun
 from siyu.playbooks import loader, runner
 from siyu.playbooks.schema import Playbook
@@ -30,9 +31,9 @@ class PlaybookOut(BaseModel):
 
 
 class TargetIn(BaseModel):
-    community_id: int | None = None
-    group_ids: list[int] | None = Field(default=None, max_length=2000)
-    anchor: date | None = Field(default=None, description="day D0 of the timeline (default: today, workspace time)")
+    community_id: Id | None = None
+    group_ids: list[Id] | None = Field(default=None, max_length=2000)
+    anchor: Day | None = Field(default=None, description="day D0 of the timeline (default: today, workspace time)")
     days: int = Field(default=14, ge=1, le=60)
 
 
@@ -113,7 +114,7 @@ def list_runs(request: Request, who: Principal = Depends(require(Perm.READ))) ->
 
 
 @router.get("/playbook-runs/{run_id}", response_model=RunOut)
-def get_run(request: Request, run_id: int, who: Principal = Depends(require(Perm.READ))) -> RunOut:
+def get_run(request: Request, run_id: Id, who: Principal = Depends(require(Perm.READ))) -> RunOut:
     with runtime(request).tx() as s:
         run = s.get(PlaybookRun, run_id)
         if run is None or run.workspace_id != who.workspace_id:

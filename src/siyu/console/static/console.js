@@ -1,6 +1,17 @@
-/* siyu console: charts from JSON embedded in the page (built server-side with |tojson). */
+/* siyu console: charts from JSON embedded in the page (built server-side with |tojson), and the few behaviours
+   that would otherwise be inline handlers — the Content-Security-Policy allows scripts from /static only. */
 (function () {
   "use strict";
+  // <select data-autosubmit>: submit its form on change (the calendar's community / group filter).
+  document.addEventListener("change", function (e) {
+    var el = e.target;
+    if (el && el.matches && el.matches("select[data-autosubmit]") && el.form) el.form.submit();
+  });
+  // <a data-back>: go back when there is somewhere to go back to, else follow the link.
+  document.addEventListener("click", function (e) {
+    var el = e.target && e.target.closest ? e.target.closest("a[data-back]") : null;
+    if (el && window.history.length > 1) { e.preventDefault(); window.history.back(); }
+  });
   function draw() {
     var el = document.getElementById("events-chart");
     var src = document.getElementById("events-chart-data");

@@ -12,9 +12,9 @@ from starlette.datastructures import FormData
 from siyu.auth import service as auth
 from siyu.auth.roles import ROLE_NAMES, Perm
 from siyu.auth.service import Principal
+from siyu.auth.web import require, runtime
 from siyu.console.render import N_, done, flash, render
 from siyu.console.views.common import form_data, text
-from siyu.kit.web import require, runtime
 from siyu.models import Workspace
 
 router = APIRouter()
@@ -65,7 +65,7 @@ def update_user(request: Request, user_id: int, form: FormData = Depends(form_da
     active = None if not active_raw else active_raw == "1"
     rt = runtime(request)
     with rt.tx() as s:
-        u = auth.update_user(s, who.workspace_id, user_id, role=role, active=active)
+        u = auth.update_user(s, who.workspace_id, user_id, role=role, active=active, now=rt.clock.now())
         detail = {k: v for k, v in (("role", role), ("active", active)) if v is not None}
         auth.audit(s, who, "user.update", "user", u.id, detail, now=rt.clock.now())
     flash(request, N_("User updated."))

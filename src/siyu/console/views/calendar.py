@@ -15,6 +15,7 @@ from starlette.datastructures import FormData, UploadFile
 from siyu.auth import service as auth
 from siyu.auth.roles import Perm
 from siyu.auth.service import Principal
+from siyu.auth.web import require, runtime
 from siyu.communities import service as communities
 from siyu.console.render import N_, done, flash, is_htmx, render
 from siyu.console.views.common import form_data, integer, parse, text
@@ -27,8 +28,8 @@ from siyu.engagement.sop.schemas import (
     SopItemIn,
     SopItemPatch,
 )
+from siyu.kit.body_limit import read_upload
 from siyu.kit.errors import Invalid
-from siyu.kit.web import require, runtime
 from siyu.models import SopItem
 
 router = APIRouter(prefix="/calendar")
@@ -267,7 +268,7 @@ async def import_table(request: Request, who: Principal = Depends(require(Perm.W
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         raise Invalid("choose a .xlsx or .csv file", code="no_file")
-    data = await upload.read(5_000_001)
+    data = await read_upload(upload, 5_000_000)
     partial = form.get("partial") in ("1", "on")
     from starlette.concurrency import run_in_threadpool
 

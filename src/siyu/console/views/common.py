@@ -9,6 +9,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
 from siyu.kit.errors import Invalid
+from siyu.kit.patch import PatchModel
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -48,7 +49,12 @@ def options(raw: str) -> list[str]:
 
 
 def parse(model: type[M], data: dict[str, Any]) -> M:
-    """Validate form input with the API's own schema; errors become a 422 with the field named."""
+    """Validate form input with the API's own schema; errors become a 422 with the field named.
+
+    For a PATCH schema an empty form field (None here) means "leave it", so it is left out rather than sent as an
+    explicit null, which those schemas refuse."""
+    if issubclass(model, PatchModel):
+        data = {k: v for k, v in data.items() if v is not None or k in model.NULLABLE}
     try:
         return model.model_validate(data)
     except ValidationError as exc:

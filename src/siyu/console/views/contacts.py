@@ -1,4 +1,8 @@
-"""Contacts: search and tag filter, and one contact's identities, tags, memberships and timeline."""
+"""Contacts: search and tag filter, and one contact's identities, tags, owner, memberships and timeline.
+
+Sales see only the contacts assigned to them (list and picker filtered here, any other contact page is a 404 at
+the edge, `auth/web`); admins and operators assign a contact to a user on its page.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +13,16 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from siyu.auth import service as auth
-from siyu.auth.roles import Perm
+from siyu.auth.roles import Perm, allowed
 from siyu.auth.service import Principal
+from siyu.auth.web import require, require_any, runtime
 from siyu.communities import service as communities
 from siyu.console import queries
 from siyu.console.render import N_, done, flash, render
-from siyu.console.views.common import form_data, parse, text
-from siyu.contacts import service
+from siyu.console.views.common import form_data, integer, parse, text
+from siyu.contacts import owners, service
 from siyu.contacts.schemas import TagIn
 from siyu.events import service as events
-from siyu.kit.web import require, require_any, runtime
 
 router = APIRouter()
 PAGE = 50
@@ -37,11 +41,14 @@ def list_contacts(request: Request, who: Principal = Depends(require_any(Perm.RE
     tag_id = _int(request.query_params.get("tag_id"))
     offset = max(0, _int(request.query_params.get("offset")) or 0)
     with runtime(request).tx() as s:
-        page = service.search(s, who.workspace_id, q=q, tag_id=tag_id, offset=offset, limit=PAGE)
+        page = service.search(s, who.workspace_id, q=q, tag_id=tag_id, offset=offset, limit=PAGE,
+                              owner=who.contact_owner)
         tags = {c.id: [f"{g.name}:{t.name}" for g, t in service.tags_of(s, c.id)] for c in page.items}
         all_tags = service.all_tags(s, who.workspace_id)
+        owner_names = owners.owner_names(s, {c.owner_user_id for c in page.items if c.owner_user_id})
         return render(request, "contacts/list.html", nav="contacts", page=page, q=q, tag_id=tag_id,
-                      tags=tags, all_tags=all_tags)
+                      tags=tags, all_tags=all_tags, owner_names=owner_names,
+                      own_only=who.contact_owner is not None)
 
 
 @router.get("/contacts/pick", response_class=HTMLResponse)
@@ -52,7 +59,7 @@ def pick_contact(request: Request, who: Principal = Depends(require_any(Perm.REA
     items = []
     if q:
         with runtime(request).tx() as s:
-            items = service.search(s, who.workspace_id, q=q, limit=8).items
+            items = service.search(s, who.workspace_id, q=q, limit=8, owner=who.contact_owner).items
     return render(request, "contacts/_pick.html", items=items, q=q)
 
 
@@ -72,9 +79,24 @@ def contact_detail(request: Request, contact_id: int,
             "communities": queries.community_names(s, who.workspace_id),
         }
         merged_into = service.get(s, who.workspace_id, c.merged_into_id) if c.merged_into_id else None
+        owner_name = owners.owner_names(s, {c.owner_user_id}).get(c.owner_user_id) if c.owner_user_id else None
+        users = owners.assignable_users(s, who.workspace_id) if allowed(who.role, Perm.WRITE) else []
         return render(request, "contacts/detail.html", nav="contacts", contact=c, identities=identities,
                       tags=tags, memberships=memberships, timeline=timeline, names=names,
-                      merged_into=merged_into)
+                      merged_into=merged_into, owner_name=owner_name, users=users)
+
+
+@router.post("/contacts/{contact_id:int}/owner")
+def assign_owner(request: Request, contact_id: int, form: FormData = Depends(form_data),
+                 who: Principal = Depends(require(Perm.WRITE))) -> Response:
+    """Assign the contact to a user (empty: to nobody)."""
+    owner = integer(form, "owner_user_id")
+    rt = runtime(request)
+    with rt.tx() as s:
+        c = owners.set_owner(s, who.workspace_id, contact_id, owner)
+        auth.audit(s, who, "contact.update", "contact", c.id, {"owner_user_id": owner}, now=rt.clock.now())
+    flash(request, N_("Owner saved.") if owner else N_("Owner removed."))
+    return done(request, f"/contacts/{contact_id}")
 
 
 @router.post("/contacts/{contact_id:int}/tags")

@@ -12,12 +12,13 @@ from starlette.datastructures import FormData
 from siyu.auth import service as auth
 from siyu.auth.roles import Perm
 from siyu.auth.service import Principal
+from siyu.auth.web import require, runtime
 from siyu.console import queries
 from siyu.console.render import N_, done, flash, render
 from siyu.console.views.common import form_data, integer, parse, text
 from siyu.engagement.moderation import service
 from siyu.engagement.moderation.schemas import STEPS, ExemptionIn, Rules, WordListIn, WordListPatch, WordsUpload
-from siyu.kit.web import require, runtime
+from siyu.kit.body_limit import read_upload
 
 router = APIRouter()
 
@@ -118,7 +119,7 @@ async def upload_words(request: Request, list_id: int, form: FormData = Depends(
     raw = text(form, "text")
     upload = form.get("file")
     if upload is not None and not isinstance(upload, str):
-        data = (await upload.read(4_000_001))[:4_000_000]
+        data = await read_upload(upload, 4_000_000)
         raw = "\n".join([raw, data.decode("utf-8", errors="replace")])
     body = parse(WordsUpload, {"text": raw.strip(), "mode": text(form, "mode") or "append"})
     return _save_upload(request, list_id, body, who)

@@ -1,4 +1,8 @@
-"""Logging in and out, and the language switch."""
+"""Logging in and out, changing one's own password, and the language switch.
+
+A login starts a server-side session (`auth/sessions.py`) whose token the signed cookie carries; logout ends it,
+and a password change ends every other session of the user (a stolen cookie dies with the old password).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,14 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from siyu.auth import service as auth
+from siyu.auth import sessions
 from siyu.auth.service import Principal
-from siyu.console.render import LANG_COOKIE, render
+from siyu.auth.web import CSRF_FIELD, client_address, csrf_token, current_principal, runtime, session_token
+from siyu.console.render import LANG_COOKIE, N_, flash, render
 from siyu.console.views.common import form_data, safe_next, text
 from siyu.kit import i18n
 from siyu.kit.errors import Forbidden, TooManyRequests
-from siyu.kit.web import CSRF_FIELD, csrf_token, current_principal, runtime
+from siyu.models import User
 
 router = APIRouter()
 
@@ -33,7 +39,7 @@ def login(request: Request, form: FormData = Depends(form_data)) -> Response:
     username, password = text(form, "username"), str(form.get("password") or "")
     target = safe_next(text(form, "next"))
     rt = runtime(request)
-    keys = [f"user:{username.lower()}", f"ip:{request.client.host if request.client else '-'}"]
+    keys = [f"user:{username.lower()}", f"ip:{client_address(request)}"]
     until = rt.login_throttle.blocked_until(keys, rt.clock.now())
     if until is not None:
         raise TooManyRequests(f"too many failed logins; try again after {until:%H:%M} UTC",
@@ -44,6 +50,7 @@ def login(request: Request, form: FormData = Depends(form_data)) -> Response:
             who = auth.principal_for_user(user)
             auth.audit(s, who, "user.login", "user", user.id, now=rt.clock.now())
             user_id = user.id
+            token = sessions.start(s, user.id, now=rt.clock.now())
     if user is None:
         rt.login_throttle.failed(keys, rt.clock.now())
         return render(request, "login.html", status_code=401, next=target, username=username,
@@ -51,14 +58,59 @@ def login(request: Request, form: FormData = Depends(form_data)) -> Response:
     rt.login_throttle.succeeded(keys[:1])
     request.session.clear()
     request.session["user_id"] = user_id
+    request.session[sessions.COOKIE_KEY] = token
     csrf_token(request)  # a fresh token for the new session
     return RedirectResponse(target, status_code=303)
 
 
 @router.post("/logout")
 def logout(request: Request, who: Principal = Depends(current_principal)) -> Response:
+    rt = runtime(request)
+    with rt.tx() as s:
+        sessions.revoke(s, session_token(request), now=rt.clock.now())
+        auth.audit(s, who, "user.logout", "user", who.id, now=rt.clock.now())
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/account/password")
+def password_form(request: Request, who: Principal = Depends(current_principal)) -> Response:
+    return render(request, "account/password.html", nav="account", error=None)
+
+
+@router.post("/account/password")
+def change_password(request: Request, form: FormData = Depends(form_data),
+                    who: Principal = Depends(current_principal)) -> Response:
+    """Change one's own password: the current one is asked for (a borrowed unlocked screen is not enough) and
+    wrong guesses count towards the login throttle; all the user's other sessions end."""
+    if who.kind != "user":
+        raise Forbidden("only a console user has a password", code="forbidden")
+    current, new, again = (str(form.get(k) or "") for k in ("current", "password", "confirm"))
+    rt = runtime(request)
+    keys = [f"user:{who.name.lower()}"]
+    until = rt.login_throttle.blocked_until(keys, rt.clock.now())
+    if until is not None:
+        raise TooManyRequests(f"too many failed attempts; try again after {until:%H:%M} UTC",
+                              code="too_many_attempts")
+    error: str | None = None
+    if new != again:
+        error = N_("The two new passwords differ.")
+    elif len(new) < 8 or len(new) > 200:
+        error = N_("A password needs 8 to 200 characters.")
+    else:
+        with rt.tx() as s:
+            user = s.get(User, who.id)
+            if user is None or not auth.verify_password(user, current):
+                error = N_("The current password is wrong.")
+            else:
+                ended = auth.set_password(s, user, new, now=rt.clock.now(), keep_session=session_token(request))
+                auth.audit(s, who, "user.password", "user", who.id, {"sessions_ended": ended}, now=rt.clock.now())
+        if error is not None:  # a wrong current password is a guess like a failed login
+            rt.login_throttle.failed(keys, rt.clock.now())
+    if error is not None:
+        return render(request, "account/password.html", status_code=422, nav="account", error=error)
+    flash(request, N_("Password changed. You were logged out everywhere else."))
+    return RedirectResponse("/account/password", status_code=303)
 
 
 @router.get("/lang/{locale}")

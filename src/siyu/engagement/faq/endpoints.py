@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from siyu.auth import service as auth
 from siyu.auth.roles import Perm
 from siyu.auth.service import Principal
+from siyu.auth.web import require, runtime
 from siyu.engagement.faq import service
 from siyu.engagement.faq.schemas import (
     Config,
@@ -21,7 +22,7 @@ from siyu.engagement.faq.schemas import (
     SentOut,
     SuggestionOut,
 )
-from siyu.kit.web import require, runtime
+from siyu.kit.params import Id, Id64
 from siyu.models import QuickReply
 
 router = APIRouter(prefix="/api/v1/faq", tags=["faq"])
@@ -32,7 +33,7 @@ def _qr(r: QuickReply) -> QuickReplyOut:
 
 
 @router.get("/entries", response_model=list[EntryOut])
-def list_entries(request: Request, community_id: int | None = None,
+def list_entries(request: Request, community_id: Id | None = None,
                  who: Principal = Depends(require(Perm.READ))) -> list[EntryOut]:
     with runtime(request).tx() as s:
         return [service.entry_out(e) for e in service.entries(s, who.workspace_id, community_id=community_id)]
@@ -48,13 +49,13 @@ def create_entry(request: Request, body: EntryIn, who: Principal = Depends(requi
 
 
 @router.get("/entries/{entry_id}", response_model=EntryOut)
-def get_entry(request: Request, entry_id: int, who: Principal = Depends(require(Perm.READ))) -> EntryOut:
+def get_entry(request: Request, entry_id: Id, who: Principal = Depends(require(Perm.READ))) -> EntryOut:
     with runtime(request).tx() as s:
         return service.entry_out(service.get_entry(s, who.workspace_id, entry_id))
 
 
 @router.patch("/entries/{entry_id}", response_model=EntryOut)
-def update_entry(request: Request, entry_id: int, body: EntryPatch,
+def update_entry(request: Request, entry_id: Id, body: EntryPatch,
                  who: Principal = Depends(require(Perm.WRITE))) -> EntryOut:
     rt = runtime(request)
     with rt.tx() as s:
@@ -65,7 +66,7 @@ def update_entry(request: Request, entry_id: int, body: EntryPatch,
 
 
 @router.delete("/entries/{entry_id}", status_code=204)
-def delete_entry(request: Request, entry_id: int, who: Principal = Depends(require(Perm.WRITE))) -> None:
+def delete_entry(request: Request, entry_id: Id, who: Principal = Depends(require(Perm.WRITE))) -> None:
     rt = runtime(request)
     with rt.tx() as s:
         service.delete_entry(s, who.workspace_id, entry_id)
@@ -89,7 +90,7 @@ def create_quick_reply(request: Request, body: QuickReplyIn,
 
 
 @router.patch("/quick-replies/{reply_id}", response_model=QuickReplyOut)
-def update_quick_reply(request: Request, reply_id: int, body: QuickReplyPatch,
+def update_quick_reply(request: Request, reply_id: Id, body: QuickReplyPatch,
                        who: Principal = Depends(require(Perm.WRITE))) -> QuickReplyOut:
     rt = runtime(request)
     with rt.tx() as s:
@@ -99,7 +100,7 @@ def update_quick_reply(request: Request, reply_id: int, body: QuickReplyPatch,
 
 
 @router.delete("/quick-replies/{reply_id}", status_code=204)
-def delete_quick_reply(request: Request, reply_id: int, who: Principal = Depends(require(Perm.WRITE))) -> None:
+def delete_quick_reply(request: Request, reply_id: Id, who: Principal = Depends(require(Perm.WRITE))) -> None:
     rt = runtime(request)
     with rt.tx() as s:
         service.delete_quick_reply(s, who.workspace_id, reply_id)
@@ -137,7 +138,7 @@ def list_suggestions(request: Request, include_answered: bool = False, limit: in
 
 
 @router.post("/suggestions/{event_id}/send", response_model=SentOut)
-def send_suggestion(request: Request, event_id: int, who: Principal = Depends(require(Perm.WRITE))) -> SentOut:
+def send_suggestion(request: Request, event_id: Id64, who: Principal = Depends(require(Perm.WRITE))) -> SentOut:
     rt = runtime(request)
     with rt.tx() as s:
         action_id = service.send_suggestion(s, who.workspace_id, event_id, by=who.actor, now=rt.clock.now())

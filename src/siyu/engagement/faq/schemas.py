@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from siyu.kit.params import Id
+from siyu.kit.patch import PatchModel
 
 
 def _clean(items: list[str]) -> list[str]:
@@ -36,7 +39,7 @@ class EntryIn(BaseModel):
     answer: str = Field(min_length=1, max_length=5000)
     variants: list[str] = Field(default_factory=list, max_length=50)
     keywords: list[str] = Field(default_factory=list, max_length=50)
-    community_id: int | None = None
+    community_id: Id | None = None
     active: bool = True
 
     @field_validator("variants", "keywords")
@@ -54,13 +57,13 @@ class EntryIn(BaseModel):
         return v.strip()
 
 
-class EntryPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class EntryPatch(PatchModel):
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"community_id"})  # null: the entry answers in every community
     question: str | None = Field(default=None, min_length=1, max_length=500)
     answer: str | None = Field(default=None, min_length=1, max_length=5000)
     variants: list[str] | None = Field(default=None, max_length=50)
     keywords: list[str] | None = Field(default=None, max_length=50)
-    community_id: int | None = None
+    community_id: Id | None = None
     active: bool | None = None
 
     @field_validator("variants", "keywords")
@@ -90,8 +93,7 @@ class QuickReplyIn(BaseModel):
     text: str = Field(min_length=1, max_length=5000)
 
 
-class QuickReplyPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class QuickReplyPatch(PatchModel):
     title: str | None = Field(default=None, min_length=1, max_length=100)
     text: str | None = Field(default=None, min_length=1, max_length=5000)
 
@@ -106,8 +108,8 @@ class QuickReplyOut(BaseModel):
 class MatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str = Field(min_length=1, max_length=10_000)
-    group_id: int | None = None
-    community_id: int | None = None
+    group_id: Id | None = None
+    community_id: Id | None = None
 
 
 class MatchOut(BaseModel):

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from siyu.auth import service as auth
 from siyu.auth.roles import Perm
 from siyu.auth.service import Principal
+from siyu.auth.web import require, runtime
 from siyu.engagement.interaction import service
 from siyu.engagement.interaction.schemas import (
     DrawIn,
@@ -19,7 +20,7 @@ from siyu.engagement.interaction.schemas import (
     ShareLinkIn,
     ShareLinkOut,
 )
-from siyu.kit.web import require, runtime
+from siyu.kit.params import Id
 from siyu.models import Interaction, ShareLink
 
 router = APIRouter(prefix="/api/v1", tags=["interaction"])
@@ -43,7 +44,7 @@ def share_out(link: ShareLink) -> ShareLinkOut:
 
 
 @router.get("/interactions", response_model=list[InteractionOut])
-def list_interactions(request: Request, group_id: int | None = None,
+def list_interactions(request: Request, group_id: Id | None = None,
                       status: Literal["open", "closed"] | None = None, limit: int = 100,
                       who: Principal = Depends(require(Perm.READ))) -> list[InteractionOut]:
     with runtime(request).tx() as s:
@@ -63,14 +64,14 @@ def create_interaction(request: Request, body: InteractionIn,
 
 
 @router.get("/interactions/{interaction_id}", response_model=InteractionOut)
-def get_interaction(request: Request, interaction_id: int,
+def get_interaction(request: Request, interaction_id: Id,
                     who: Principal = Depends(require(Perm.READ))) -> InteractionOut:
     with runtime(request).tx() as s:
         return interaction_out(s, service.get(s, who.workspace_id, interaction_id), with_entries=True)
 
 
 @router.post("/interactions/{interaction_id}/close", response_model=InteractionOut)
-def close_interaction(request: Request, interaction_id: int,
+def close_interaction(request: Request, interaction_id: Id,
                       who: Principal = Depends(require(Perm.WRITE))) -> InteractionOut:
     rt = runtime(request)
     with rt.tx() as s:
@@ -81,7 +82,7 @@ def close_interaction(request: Request, interaction_id: int,
 
 
 @router.post("/interactions/{interaction_id}/draw", response_model=InteractionOut)
-def draw_interaction(request: Request, interaction_id: int, body: DrawIn | None = None,
+def draw_interaction(request: Request, interaction_id: Id, body: DrawIn | None = None,
                      who: Principal = Depends(require(Perm.WRITE))) -> InteractionOut:
     rt = runtime(request)
     with rt.tx() as s:
@@ -93,7 +94,7 @@ def draw_interaction(request: Request, interaction_id: int, body: DrawIn | None 
 
 
 @router.post("/interactions/{interaction_id}/announce", response_model=InteractionOut)
-def announce(request: Request, interaction_id: int,
+def announce(request: Request, interaction_id: Id,
              who: Principal = Depends(require(Perm.WRITE))) -> InteractionOut:
     """Post a solitaire's live list and remaining stock now."""
     rt = runtime(request)
@@ -104,7 +105,7 @@ def announce(request: Request, interaction_id: int,
 
 
 @router.post("/interactions/{interaction_id}/share-links", response_model=ShareLinkOut, status_code=201)
-def create_share_link(request: Request, interaction_id: int, body: ShareLinkIn,
+def create_share_link(request: Request, interaction_id: Id, body: ShareLinkIn,
                       who: Principal = Depends(require(Perm.WRITE))) -> ShareLinkOut:
     rt = runtime(request)
     with rt.tx() as s:

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from siyu.events import schemas as event_schemas
+from siyu.kit.params import Id, Id64, Moment
 
 Kind = Literal["solitaire", "draw", "quiz", "poll", "dice"]
 KINDS: tuple[str, ...] = ("solitaire", "draw", "quiz", "poll", "dice")
@@ -19,11 +20,11 @@ class InteractionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    group_id: int
+    group_id: Id
     kind: Kind
     title: str = Field(min_length=1, max_length=200)
     intro: str = Field(default="", max_length=1000)
-    closes_at: datetime | None = None
+    closes_at: Moment | None = None
     # quiz / poll
     options: list[str] = Field(default_factory=list, max_length=MAX_OPTIONS)
     correct: int | None = Field(default=None, ge=1, le=MAX_OPTIONS, description="quiz: the right option, 1-based")
@@ -65,7 +66,7 @@ class DrawIn(BaseModel):
 
 class ShareLinkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    contact_id: int
+    contact_id: Id64
     url: str = Field(default="", max_length=2000)
 
 

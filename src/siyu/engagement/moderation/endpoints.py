@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from siyu.auth import service as auth
 from siyu.auth.roles import Perm
 from siyu.auth.service import Principal
+from siyu.auth.web import require, runtime
 from siyu.engagement.moderation import service
 from siyu.engagement.moderation.schemas import (
     CheckIn,
@@ -23,7 +24,7 @@ from siyu.engagement.moderation.schemas import (
     WordListPatch,
     WordsUpload,
 )
-from siyu.kit.web import require, runtime
+from siyu.kit.params import Id, Id64, Offset
 
 router = APIRouter(prefix="/api/v1/moderation", tags=["moderation"])
 
@@ -47,13 +48,13 @@ def create_word_list(request: Request, body: WordListIn,
 
 
 @router.get("/word-lists/{list_id}", response_model=WordListOut)
-def get_word_list(request: Request, list_id: int, who: Principal = Depends(require(Perm.READ))) -> WordListOut:
+def get_word_list(request: Request, list_id: Id, who: Principal = Depends(require(Perm.READ))) -> WordListOut:
     with runtime(request).tx() as s:
         return service.word_list_out(service.get_word_list(s, who.workspace_id, list_id), with_words=True)
 
 
 @router.patch("/word-lists/{list_id}", response_model=WordListOut)
-def update_word_list(request: Request, list_id: int, body: WordListPatch,
+def update_word_list(request: Request, list_id: Id, body: WordListPatch,
                      who: Principal = Depends(require(Perm.WRITE))) -> WordListOut:
     rt = runtime(request)
     with rt.tx() as s:
@@ -64,7 +65,7 @@ def update_word_list(request: Request, list_id: int, body: WordListPatch,
 
 
 @router.post("/word-lists/{list_id}/words", response_model=WordListOut)
-def upload_words(request: Request, list_id: int, body: WordsUpload,
+def upload_words(request: Request, list_id: Id, body: WordsUpload,
                  who: Principal = Depends(require(Perm.WRITE))) -> WordListOut:
     rt = runtime(request)
     with rt.tx() as s:
@@ -75,7 +76,7 @@ def upload_words(request: Request, list_id: int, body: WordsUpload,
 
 
 @router.delete("/word-lists/{list_id}", status_code=204)
-def delete_word_list(request: Request, list_id: int, who: Principal = Depends(require(Perm.WRITE))) -> None:
+def delete_word_list(request: Request, list_id: Id, who: Principal = Depends(require(Perm.WRITE))) -> None:
     rt = runtime(request)
     with rt.tx() as s:
         service.delete_word_list(s, who.workspace_id, list_id)
@@ -98,7 +99,7 @@ def add_exemption(request: Request, body: ExemptionIn, who: Principal = Depends(
 
 
 @router.delete("/exemptions/{exemption_id}", status_code=204)
-def remove_exemption(request: Request, exemption_id: int, who: Principal = Depends(require(Perm.WRITE))) -> None:
+def remove_exemption(request: Request, exemption_id: Id, who: Principal = Depends(require(Perm.WRITE))) -> None:
     rt = runtime(request)
     with rt.tx() as s:
         service.remove_exemption(s, who.workspace_id, exemption_id)
@@ -122,9 +123,9 @@ def put_rules(request: Request, body: Rules, who: Principal = Depends(require(Pe
 
 
 @router.get("/decisions", response_model=list[DecisionOut])
-def list_decisions(request: Request, contact_id: int | None = None,
+def list_decisions(request: Request, contact_id: Id64 | None = None,
                    status: Literal["applied", "undone"] | None = None,
-                   offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=200),
+                   offset: Offset = Query(0, ge=0), limit: int = Query(50, ge=1, le=200),
                    who: Principal = Depends(require(Perm.READ))) -> list[DecisionOut]:
     with runtime(request).tx() as s:
         page = service.decisions(s, who.workspace_id, contact_id=contact_id, status=status, offset=offset,
@@ -133,7 +134,7 @@ def list_decisions(request: Request, contact_id: int | None = None,
 
 
 @router.post("/decisions/{decision_id}/undo", response_model=DecisionOut)
-def undo_decision(request: Request, decision_id: int, who: Principal = Depends(require(Perm.WRITE))) -> DecisionOut:
+def undo_decision(request: Request, decision_id: Id64, who: Principal = Depends(require(Perm.WRITE))) -> DecisionOut:
     rt = runtime(request)
     with rt.tx() as s:
         d = service.undo(s, who.workspace_id, decision_id, by=who.actor, now=rt.clock.now())

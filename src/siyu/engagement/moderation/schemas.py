@@ -7,6 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from siyu.kit.params import Id64
+from siyu.kit.patch import PatchModel
+
 Step = Literal["warn", "remove", "blacklist"]
 Purpose = Literal["moderation", "complaint"]
 STEPS: tuple[str, ...] = ("warn", "remove", "blacklist")
@@ -60,8 +63,7 @@ class WordListIn(BaseModel):
     active: bool = True
 
 
-class WordListPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class WordListPatch(PatchModel):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     words: str | None = Field(default=None, max_length=MAX_WORDS_TEXT)
     severity: Step | None = None
@@ -90,7 +92,7 @@ class WordListOut(BaseModel):
 
 class ExemptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    contact_id: int
+    contact_id: Id64
     note: str = Field(default="", max_length=200)
 
 

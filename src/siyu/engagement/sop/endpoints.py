@@ -3,7 +3,7 @@ import / export, share links (`/api/v1/sop/...`) and the public share redirect (
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, UploadFile
@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from siyu.auth import service as auth
 from siyu.auth.roles import Perm
 from siyu.auth.service import Principal
+from siyu.auth.web import require, runtime
 from siyu.communities import service as communities
 from siyu.engagement.sop import broadcast, checks, gating, import_export, planner, service
 from siyu.engagement.sop.schemas import (
@@ -30,8 +31,9 @@ from siyu.engagement.sop.schemas import (
     SopItemOut,
     SopItemPatch,
 )
+from siyu.kit.body_limit import read_upload
 from siyu.kit.errors import Invalid
-from siyu.kit.web import require, runtime
+from siyu.kit.params import Day, Id, Moment
 from siyu.models import Community
 
 router = APIRouter(tags=["sop"])
@@ -90,7 +92,7 @@ def occurrence_out(r: checks.Row) -> OccurrenceOut:
 
 
 @api.get("/items", response_model=list[SopItemOut])
-def list_items(request: Request, community_id: int | None = None, group_id: int | None = None,
+def list_items(request: Request, community_id: Id | None = None, group_id: Id | None = None,
                who: Principal = Depends(require(Perm.READ))) -> list[SopItemOut]:
     with runtime(request).tx() as s:
         return [service.item_out(i) for i in service.list_items(s, who.workspace_id, community_id=community_id,
@@ -109,13 +111,13 @@ def create_item(request: Request, body: SopItemIn, who: Principal = Depends(requ
 
 
 @api.get("/items/{item_id}", response_model=SopItemOut)
-def get_item(request: Request, item_id: int, who: Principal = Depends(require(Perm.READ))) -> SopItemOut:
+def get_item(request: Request, item_id: Id, who: Principal = Depends(require(Perm.READ))) -> SopItemOut:
     with runtime(request).tx() as s:
         return service.item_out(service.get_item(s, who.workspace_id, item_id))
 
 
 @api.patch("/items/{item_id}", response_model=SopItemOut)
-def patch_item(request: Request, item_id: int, body: SopItemPatch,
+def patch_item(request: Request, item_id: Id, body: SopItemPatch,
                who: Principal = Depends(require(Perm.WRITE))) -> SopItemOut:
     rt = runtime(request)
     now = rt.clock.now()
@@ -128,7 +130,7 @@ def patch_item(request: Request, item_id: int, body: SopItemPatch,
 
 
 @api.delete("/items/{item_id}", status_code=204)
-def delete_item(request: Request, item_id: int, who: Principal = Depends(require(Perm.WRITE))) -> Response:
+def delete_item(request: Request, item_id: Id, who: Principal = Depends(require(Perm.WRITE))) -> Response:
     rt = runtime(request)
     with rt.tx() as s:
         service.delete_item(s, who.workspace_id, item_id, now=rt.clock.now())
@@ -150,7 +152,7 @@ def create_chain(request: Request, body: ChainIn, who: Principal = Depends(requi
 
 
 @api.get("/preview", response_model=list[PreviewOut])
-def preview(request: Request, frm: datetime | None = Query(None, alias="from"), to: datetime | None = None,
+def preview(request: Request, frm: Moment | None = Query(None, alias="from"), to: Moment | None = None,
             item_id: list[int] | None = Query(None), who: Principal = Depends(require(Perm.READ))
             ) -> list[PreviewOut]:
     rt = runtime(request)
@@ -163,8 +165,8 @@ def preview(request: Request, frm: datetime | None = Query(None, alias="from"), 
 
 
 @api.get("/occurrences", response_model=list[OccurrenceOut])
-def list_occurrences(request: Request, frm: datetime | None = Query(None, alias="from"), to: datetime | None = None,
-                     community_id: int | None = None, group_id: int | None = None,
+def list_occurrences(request: Request, frm: Moment | None = Query(None, alias="from"), to: Moment | None = None,
+                     community_id: Id | None = None, group_id: Id | None = None,
                      who: Principal = Depends(require(Perm.READ))) -> list[OccurrenceOut]:
     rt = runtime(request)
     start, end = _range(frm, to, rt.clock.now(), timedelta(days=7))
@@ -174,7 +176,7 @@ def list_occurrences(request: Request, frm: datetime | None = Query(None, alias=
 
 
 @api.get("/report", response_model=list[ReportOut])
-def report(request: Request, frm: datetime | None = Query(None, alias="from"), to: datetime | None = None,
+def report(request: Request, frm: Moment | None = Query(None, alias="from"), to: Moment | None = None,
            who: Principal = Depends(require(Perm.READ))) -> list[ReportOut]:
     rt = runtime(request)
     start, end = _range(frm, to, rt.clock.now() - timedelta(days=7), timedelta(days=21))
@@ -185,7 +187,7 @@ def report(request: Request, frm: datetime | None = Query(None, alias="from"), t
 
 
 @api.get("/checks", response_model=list[CheckOut])
-def content_checks(request: Request, week: date | None = None,
+def content_checks(request: Request, week: Day | None = None,
                    who: Principal = Depends(require(Perm.READ))) -> list[CheckOut]:
     rt = runtime(request)
     with rt.tx() as s:
@@ -197,14 +199,14 @@ def content_checks(request: Request, week: date | None = None,
 
 
 @api.get("/settings/communities/{community_id}", response_model=ScheduleSettingsOut)
-def get_community_settings(request: Request, community_id: int,
+def get_community_settings(request: Request, community_id: Id,
                            who: Principal = Depends(require(Perm.READ))) -> ScheduleSettingsOut:
     with runtime(request).tx() as s:
         return service.effective_settings(communities.get(s, who.workspace_id, community_id), None)
 
 
 @api.put("/settings/communities/{community_id}", response_model=ScheduleSettingsOut)
-def put_community_settings(request: Request, community_id: int, body: ScheduleSettings,
+def put_community_settings(request: Request, community_id: Id, body: ScheduleSettings,
                            who: Principal = Depends(require(Perm.WRITE))) -> ScheduleSettingsOut:
     rt = runtime(request)
     with rt.tx() as s:
@@ -215,7 +217,7 @@ def put_community_settings(request: Request, community_id: int, body: ScheduleSe
 
 
 @api.get("/settings/groups/{group_id}", response_model=ScheduleSettingsOut)
-def get_group_settings(request: Request, group_id: int,
+def get_group_settings(request: Request, group_id: Id,
                        who: Principal = Depends(require(Perm.READ))) -> ScheduleSettingsOut:
     with runtime(request).tx() as s:
         g = communities.get_group(s, who.workspace_id, group_id)
@@ -224,7 +226,7 @@ def get_group_settings(request: Request, group_id: int,
 
 
 @api.put("/settings/groups/{group_id}", response_model=ScheduleSettingsOut)
-def put_group_settings(request: Request, group_id: int, body: ScheduleSettings,
+def put_group_settings(request: Request, group_id: Id, body: ScheduleSettings,
                        who: Principal = Depends(require(Perm.WRITE))) -> ScheduleSettingsOut:
     rt = runtime(request)
     with rt.tx() as s:
@@ -261,7 +263,8 @@ def broadcast_status(request: Request, broadcast_id: str,
 # ---------------------------------------------------------------------------------------------- import / export
 
 
-@api.get("/export")
+@api.get("/export", response_class=Response, responses={200: {"description": "the SOP table", "content": {
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}, "text/csv": {}}}})
 def export(request: Request, format: str = "xlsx", who: Principal = Depends(require(Perm.READ))) -> Response:
     with runtime(request).tx() as s:
         if format == "csv":
@@ -277,9 +280,7 @@ def export(request: Request, format: str = "xlsx", who: Principal = Depends(requ
 @api.post("/import", response_model=ImportOut, status_code=201)
 async def import_file(request: Request, file: UploadFile, partial: bool = False,
                       who: Principal = Depends(require(Perm.WRITE))) -> ImportOut:
-    data = await file.read(5_000_001)
-    if len(data) > 5_000_000:
-        raise Invalid("the file is larger than 5 MB", code="file_too_large")
+    data = await read_upload(file, 5_000_000)
     from starlette.concurrency import run_in_threadpool
 
     return await run_in_threadpool(_import, request, who, data, file.filename or "", partial)
@@ -311,10 +312,14 @@ def create_share_link(request: Request, body: ShareLinkIn,
 
 
 @public.get("/s/{token}")
-def open_share_link(request: Request, token: str, u: str | None = None) -> Any:
+def open_share_link(request: Request, token: str, u: str | None = Query(default=None, max_length=200),
+                    sig: str | None = Query(default=None, max_length=100)) -> Any:
+    """The public share redirect. `u` (the visitor's `<platform>:<id>`) counts only with a valid `sig`
+    (`gating.member_signature`); otherwise the click is anonymous: no contact is created, nothing unlocked."""
     rt = runtime(request)
-    with rt.tx() as s:
-        target = gating.click(s, token, now=rt.clock.now(), visitor=u, base_url=rt.settings.base_url)
+    with rt.tx(write=True) as s:  # a GET that records the click
+        target = gating.click(s, token, now=rt.clock.now(), visitor=u, signature=sig, base_url=rt.settings.base_url,
+                              secret=rt.settings.secret_key.get_secret_value())
     return RedirectResponse(target, status_code=302)
 
 

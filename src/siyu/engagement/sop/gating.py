@@ -1,16 +1,25 @@
 """C4 gated distribution: free in the home groups, share-to-unlock elsewhere.
 
 A member of another group gets a personal share link (`POST /api/v1/sop/share-links`, or by replying 「解锁」 in
-the group under a gated post). When someone else opens it (`GET /s/<token>?u=<platform>:<id>`, the identity a
-WeChat OAuth redirect supplies), the share is verified: an `Unlock` row, a `content.unlocked` event and a direct
-message with the full content to the sharer. Clicks without an identity, or by the sharer, are recorded as clicks
-but unlock nothing.
+the group under a gated post; the DM carries the absolute URL under the configured base URL). When someone else
+opens it with a signed identity — `GET /s/<token>?u=<platform>:<id>&sig=<signature>`, what the WeChat OAuth
+redirect in front of siyu supplies — the share is verified: an `Unlock` row, a `content.unlocked` event and a
+direct message with the full content to the sharer. The same link verifies lucky-draw shares.
+
+The identity must be signed: `sig` is the unpadded base64url HMAC-SHA256 of `siyu-share-link\n<token>\n<u>` with
+the workspace's secret key (`member_signature`, `member_url`). Without a valid signature anyone could unlock
+gated content for someone else, add draw tickets, or create a contact per made-up `u`; such a click counts as an
+anonymous click, creates no contact and unlocks nothing. Clicks by the sharer unlock nothing either.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import secrets
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -65,19 +74,43 @@ def link_url(base_url: str, link: ShareLink) -> str:
     return f"{base_url.rstrip('/')}/s/{link.token}"
 
 
+def member_signature(secret: str, token: str, identity: str) -> str:
+    """The signature that makes `identity` (`<platform>:<external id>`) believed on the share link `token`."""
+    mac = hmac.new(secret.encode(), f"siyu-share-link\n{token}\n{identity}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def member_url(base_url: str, secret: str, token: str, identity: str) -> str:
+    """The share link as opened by a known member: what an OAuth redirect in front of siyu sends the browser to."""
+    query = urlencode({"u": identity, "sig": member_signature(secret, token, identity)})
+    return f"{base_url.rstrip('/')}/s/{token}?{query}"
+
+
+def signed_visitor(secret: str, token: str, visitor: str | None, signature: str | None) -> str | None:
+    """`visitor` when its signature is right, else None (the click is anonymous)."""
+    if not visitor or not signature or not secret:
+        return None
+    expected = member_signature(secret, token, visitor)
+    return visitor if hmac.compare_digest(expected.encode(), signature.encode()) else None
+
+
 def _connector_for(session: Session, contact_id: int, reg: ConnectorRegistry) -> str | None:
     return session.scalar(select(Identity.platform).where(Identity.contact_id == contact_id,
                                                           Identity.platform.in_(reg.names()))
                           .order_by(Identity.id).limit(1))
 
 
-def click(session: Session, token: str, *, now: datetime, visitor: str | None, base_url: str) -> str:
-    """Record a click on a share link; unlock for the sharer when another contact opened it. → redirect URL."""
+def click(session: Session, token: str, *, now: datetime, visitor: str | None, base_url: str,
+          signature: str | None = None, secret: str = "") -> str:
+    """Record a click on a share link; unlock for the sharer when another contact opened it. → redirect URL.
+
+    Only a visitor identity signed with `secret` is looked up (and created); any other click is anonymous."""
     link = session.scalar(select(ShareLink).where(ShareLink.token == token))
     if link is None:
         raise NotFound("this share link does not exist", code="share_link_not_found")
     ws = link.workspace_id
     clicker: int | None = None
+    visitor = signed_visitor(secret, token, visitor, signature)
     if visitor:
         platform, _, external = visitor.partition(":")
         if not platform or not external or len(visitor) > 200:
@@ -119,8 +152,12 @@ def unlock(session: Session, ws: int, link: ShareLink, clicker: int, *, now: dat
 
 
 def on_keyword(session: Session, ws: int, group_id: int, contact_id: int, *, now: datetime,
-               base_url: str) -> bool:
-    """A member replied 「解锁」 under a gated post: DM them their share link for the latest gated item there."""
+               base_url: str = "") -> bool:
+    """A member replied 「解锁」 under a gated post: DM them their share link for the latest gated item there.
+
+    The link is absolute: under `base_url` when given, else the process's configured base URL (settings.base_url,
+    put in the session's info by the runtime) — a bare `/s/…` is not a link a chat app can open."""
+    base_url = base_url or str(session.info.get("base_url") or "")
     occ = session.execute(select(SopOccurrence.item_id).join(SopItem, SopItem.id == SopOccurrence.item_id).where(
         SopOccurrence.workspace_id == ws, SopOccurrence.group_id == group_id, SopOccurrence.contact_id.is_(None),
         SopOccurrence.status == "queued", SopOccurrence.due_at >= now - timedelta(days=7),

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -98,7 +99,8 @@ def export_xlsx(session: Session, ws: int) -> bytes:
     sheet.title = "SOP"
     sheet.append(COLUMNS)
     for row in rows_for_export(session, ws):
-        sheet.append([row[c] for c in COLUMNS])
+        # Control characters (pasted from chat apps) are not allowed in a worksheet cell; dropped from the copy.
+        sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in (row[c] for c in COLUMNS)])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -121,7 +123,10 @@ def read_table(data: bytes, filename: str = "") -> list[dict[str, str]]:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise Invalid("a .csv file must be UTF-8", code="unreadable_file") from None
-        cells = list(csv.reader(io.StringIO(text)))
+        try:
+            cells = list(csv.reader(io.StringIO(text)))
+        except csv.Error as exc:  # a stray quote, a NUL, a field over the csv module's limit
+            raise Invalid(f"not a readable .csv file: {exc}", code="unreadable_file") from None
     if not cells:
         raise Invalid("the file is empty", code="empty_file")
     header = [h.strip().lower() for h in cells[0]]

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from dateutil.rrule import rrulestr
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from siyu.kit.params import Id, Id64, Moment
+from siyu.kit.patch import PatchModel
 
 Timing = Literal["rrule", "after_join", "after_group_created", "once"]
 TIMINGS: tuple[str, ...] = ("rrule", "after_join", "after_group_created", "once")
@@ -95,7 +98,7 @@ class Gate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     mode: Literal["share_to_unlock"] = "share_to_unlock"
-    home_group_ids: list[int] = Field(default_factory=list, max_length=500)
+    home_group_ids: list[Id] = Field(default_factory=list, max_length=500)
 
 
 class Chain(BaseModel):
@@ -132,17 +135,17 @@ class SopItemIn(_ItemFields):
     text: str = Field(default="", max_length=MAX_TEXT)
     attachments: list[Attachment] = Field(default_factory=list, max_length=9)
     variants: list[Variant] = Field(default_factory=list, max_length=5)
-    community_id: int | None = None
-    group_id: int | None = None
+    community_id: Id | None = None
+    group_id: Id | None = None
     owner: str = Field(default="", max_length=100)
     notes: str = Field(default="", max_length=2000)
     timing: Timing = "rrule"
     rrule: str = Field(default="", max_length=500)
     time_of_day: str = "08:00"
     offset_days: int = Field(default=0, ge=0, le=365)
-    once_at: datetime | None = None
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    once_at: Moment | None = None
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
     kind: str = Field(default="content", min_length=1, max_length=32)
     activity: bool = False
     gate: Gate | None = None
@@ -174,24 +177,28 @@ def _aware(v: datetime) -> datetime:
     return v if v.tzinfo is not None else v.replace(tzinfo=UTC)
 
 
-class SopItemPatch(_ItemFields):
-    """A partial update; the merged item is validated like a new one."""
+class SopItemPatch(_ItemFields, PatchModel):
+    """A partial update; the merged item is validated like a new one. Null clears the optional parts (switch the
+    target, drop the end date, the gate or the chain); other fields are only left out."""
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"community_id", "group_id", "once_at", "starts_at", "ends_at",
+                                                    "gate", "chain", "playbook"})
 
     title: str | None = Field(default=None, min_length=1, max_length=200)
     text: str | None = Field(default=None, max_length=MAX_TEXT)
     attachments: list[Attachment] | None = Field(default=None, max_length=9)
     variants: list[Variant] | None = Field(default=None, max_length=5)
-    community_id: int | None = None
-    group_id: int | None = None
+    community_id: Id | None = None
+    group_id: Id | None = None
     owner: str | None = Field(default=None, max_length=100)
     notes: str | None = Field(default=None, max_length=2000)
     timing: Timing | None = None
     rrule: str | None = Field(default=None, max_length=500)
     time_of_day: str | None = None
     offset_days: int | None = Field(default=None, ge=0, le=365)
-    once_at: datetime | None = None
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    once_at: Moment | None = None
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
     kind: str | None = Field(default=None, min_length=1, max_length=32)
     activity: bool | None = None
     gate: Gate | None = None
@@ -260,11 +267,11 @@ class BroadcastIn(BaseModel):
     """One-click send of an item (or ad-hoc text) to communities, groups and / or members with tags (DMs)."""
 
     model_config = ConfigDict(extra="forbid")
-    item_id: int | None = None
+    item_id: Id | None = None
     text: str | None = Field(default=None, max_length=MAX_TEXT)
-    community_ids: list[int] = Field(default_factory=list, max_length=1000)
-    group_ids: list[int] = Field(default_factory=list, max_length=10_000)
-    tag_ids: list[int] = Field(default_factory=list, max_length=100)
+    community_ids: list[Id] = Field(default_factory=list, max_length=1000)
+    group_ids: list[Id] = Field(default_factory=list, max_length=10_000)
+    tag_ids: list[Id] = Field(default_factory=list, max_length=100)
 
     @model_validator(mode="after")
     def _what_and_where(self) -> BroadcastIn:
@@ -287,8 +294,8 @@ class BroadcastOut(BaseModel):
 
 class ShareLinkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    item_id: int
-    contact_id: int
+    item_id: Id
+    contact_id: Id64
     url: str | None = Field(default=None, pattern=URL, max_length=2000)
 
 
@@ -304,9 +311,9 @@ class ChainIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     series: str = Field(min_length=1, max_length=100)
-    course_at: datetime
-    community_id: int | None = None
-    group_id: int | None = None
+    course_at: Moment
+    community_id: Id | None = None
+    group_id: Id | None = None
     owner: str = Field(default="", max_length=100)
     texts: dict[ChainStep, str] = Field(default_factory=dict)
     activity_steps: list[ChainStep] = Field(default_factory=lambda: list(ACTIVITY_STEPS))

@@ -263,10 +263,14 @@ def create_chain(session: Session, ws: int, data: ChainIn, *, now: datetime) -> 
         t = hhmm or course_local.strftime("%H:%M")
         at = datetime.combine(day, datetime.strptime(t, "%H:%M").time(), tzinfo=tz)
         text = data.texts.get(step) or f"【{data.series}·{CHAIN_TITLES[step]}】"  # type: ignore[call-overload]
-        items.append(create_item(session, ws, SopItemIn(
-            title=f"{data.series} · {CHAIN_TITLES[step]}", text=text, community_id=data.community_id,
-            group_id=data.group_id, owner=data.owner, timing="once", once_at=at, time_of_day=t,
-            kind=f"chain_{step}", activity=step in data.activity_steps,
-            chain={"series": data.series, "step": step},  # type: ignore[arg-type]
-        ), now=now))
+        try:  # a step may fall outside what an item accepts (a course at the edge of the calendar)
+            item = SopItemIn(
+                title=f"{data.series} · {CHAIN_TITLES[step]}", text=text, community_id=data.community_id,
+                group_id=data.group_id, owner=data.owner, timing="once", once_at=at, time_of_day=t,
+                kind=f"chain_{step}", activity=step in data.activity_steps,
+                chain={"series": data.series, "step": step},  # type: ignore[arg-type]
+            )
+        except ValidationError as exc:
+            raise Invalid(f"{step}: {_first_error(exc)}", code="invalid_sop_item") from None
+        items.append(create_item(session, ws, item, now=now))
     return items
