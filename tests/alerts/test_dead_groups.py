@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from siyu.communities import service as communities
 from siyu.communities.schemas import CommunityIn, GroupIn, RoleIn
-from siyu.connectors.sandbox import service as sandbox
 from siyu.contacts import identities
 from siyu.engagement import activity
 from siyu.engagement.alerts import service as alerts
@@ -19,6 +18,7 @@ from siyu.events import service as events
 from siyu.models import Event, Group
 from siyu.runtime import DEFAULT_WORKSPACE as WS
 from siyu.runtime import Runtime
+from siyu.sandbox import service as sandbox
 
 
 class Town:

@@ -41,3 +41,12 @@ def test_two_identities_proving_one_person_merge(api: Any) -> None:
     assert listed["total"] == 1
     again = c.post(f"/api/v1/contacts/{a['id']}/merge", json={"absorb_contact_id": b["id"]})
     assert again.status_code in (409, 404)
+
+
+def test_search_ignores_letter_case_on_every_backend(api: Any) -> None:
+    c = api()
+    wang = c.post("/api/v1/contacts", json={"display_name": "Wang Fang",
+                                            "identities": [{"platform": "email", "external_id": "Li.Lei@Example.com"}]})
+    assert wang.status_code == 201
+    for q in ("wang", "WANG FANG", "li.lei@example", "EXAMPLE.COM"):
+        assert [x["id"] for x in c.get("/api/v1/contacts", params={"q": q}).json()["items"]] == [wang.json()["id"]]

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from siyu.communities import service as communities
 from siyu.communities.schemas import CommunityIn, GroupIn
+from siyu.connectors.base import ActionSnapshot
 from siyu.connectors.sandbox.connector import SandboxConnector
 from siyu.delivery import service, tasks
 from siyu.kit.clock import FrozenClock
@@ -145,7 +146,7 @@ def test_platform_failures_retry_with_backoff_then_fail(rt: Runtime, clock: Froz
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
 
-    def platform_down(self: SandboxConnector, session: object, act: Action, now: object) -> None:
+    def platform_down(self: SandboxConnector, act: ActionSnapshot, now: object) -> None:
         calls.append(act.attempts)
         raise ConnectionError("platform down")
 

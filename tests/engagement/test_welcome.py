@@ -14,12 +14,12 @@ from siyu.acquisition import service as acquisition
 from siyu.acquisition.schemas import ChannelCodeIn
 from siyu.communities import service as communities
 from siyu.communities.schemas import CommunityIn, GroupIn, Rules
-from siyu.connectors.sandbox import service as sandbox
 from siyu.delivery import tasks
 from siyu.engagement import welcome
 from siyu.kit.errors import Invalid
 from siyu.models import Action, SandboxMember, SandboxMessage
 from siyu.runtime import Runtime
+from siyu.sandbox import service as sandbox
 
 QUESTION = {"question": "您所在的省份", "tag_group": "省份", "options": ["广东", "浙江"]}
 
@@ -115,8 +115,8 @@ def test_wecom_group_posts_become_owner_tasks(queued_rt: Runtime) -> None:
     with rt.tx() as s:
         assert [a.id for a in sandbox.open_tasks(s, 1)] == [aid]
         assert s.scalar(select(SandboxMessage).where(SandboxMessage.idempotency_key == "post:1")) is None
-        done = outbox.complete_task(s, rt.connectors, 1, aid, rt.clock.now())
-        assert done.state == "task_done"
+    done = outbox.complete_task(rt.sessions, rt.connectors, 1, aid, rt.clock.now())
+    assert done.state == "task_done"
     with rt.tx() as s:
         msg = s.scalar(select(SandboxMessage).where(SandboxMessage.idempotency_key == "post:1"))
         assert msg is not None and msg.text == "今晚 8 点直播"

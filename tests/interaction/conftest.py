@@ -9,13 +9,13 @@ import pytest
 
 from siyu.communities import service as communities
 from siyu.communities.schemas import CommunityIn, GroupIn
-from siyu.connectors.sandbox import service as sandbox
 from siyu.contacts import identities
 from siyu.engagement.interaction import service
 from siyu.engagement.interaction.schemas import InteractionIn
 from siyu.models import Interaction
 from siyu.runtime import DEFAULT_WORKSPACE as WS
 from siyu.runtime import Runtime
+from siyu.sandbox import service as sandbox
 from tests.console.conftest import console, make_user  # noqa: F401  (console fixtures for the page tests)
 
 

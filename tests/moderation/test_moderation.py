@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from siyu.connectors.sandbox import service as sandbox
 from siyu.delivery import service as outbox
 from siyu.engagement import matching
 from siyu.engagement.moderation import service
@@ -16,6 +15,7 @@ from siyu.engagement.moderation.schemas import ExemptionIn, Rules, WordListIn, W
 from siyu.kit.errors import Forbidden
 from siyu.models import Alert
 from siyu.runtime import Runtime
+from siyu.sandbox import service as sandbox
 from tests.moderation.world import WS, World, make_world
 
 LINK = "限时优惠，点击 https://cheap-deals.example.com/a 领取"
@@ -61,7 +61,7 @@ def test_link_spammer_is_warned_then_removed_then_blacklisted_and_cannot_rejoin(
         assert w.actions("remove_member")[-1][1] == "task_open"
         with rt.tx() as s:
             task = [a for a in sandbox.open_tasks(s, WS) if a.kind == "remove_member"][-1]
-            outbox.complete_task(s, rt.connectors, WS, task.id, clock.now())
+        outbox.complete_task(rt.sessions, rt.connectors, WS, task.id, clock.now())
         assert not w.in_group("广告哥")
 
     # Blacklisted: the channel code refuses them, in the service and over REST.

@@ -11,10 +11,10 @@ from siyu.acquisition import service as acquisition
 from siyu.acquisition.schemas import ChannelCodeIn
 from siyu.communities import service as communities
 from siyu.communities.schemas import CommunityIn, GroupIn, RoleIn
-from siyu.connectors.sandbox import service as sandbox
 from siyu.kit.clock import FrozenClock
 from siyu.models import Action, Contact, Event, ModerationDecision, SandboxMessage
 from siyu.runtime import Runtime
+from siyu.sandbox import service as sandbox
 
 WS = 1
 

@@ -12,11 +12,11 @@ from siyu.acquisition import service as acquisition
 from siyu.acquisition.schemas import ChannelCodeIn
 from siyu.communities import service as communities
 from siyu.communities.schemas import CommunityIn, GroupIn
-from siyu.connectors.sandbox import service as sandbox
 from siyu.engagement.alerts import service as alerts
 from siyu.models import Group, Interaction, PlaybookStep, SandboxMember
 from siyu.playbooks import loader, runner
 from siyu.runtime import Runtime
+from siyu.sandbox import service as sandbox
 
 D0 = date(2026, 12, 12)
 

@@ -7,9 +7,9 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from siyu.connectors.sandbox import service as sandbox
 from siyu.playbooks import loader, runner
 from siyu.runtime import Runtime
+from siyu.sandbox import service as sandbox
 from tests.sop.helpers import TZ, group_posts, make_groups, run_days
 
 START = datetime(2026, 11, 1, 16, 0, tzinfo=UTC)  # Monday 2026-11-02 00:00 in Asia/Shanghai

@@ -99,7 +99,7 @@ def test_kill_9_mid_broadcast_then_rerun_gives_exactly_one_copy_per_group(settin
 
 
 def test_broadcast_to_tags_sends_direct_messages(rt: Runtime, clock: FrozenClock) -> None:
-    from siyu.connectors.sandbox import service as sandbox
+    from siyu.sandbox import service as sandbox
 
     with rt.tx() as s:
         c = communities.create(s, WS, CommunityIn(name="标签群发"))

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from siyu.connectors.sandbox import service as sandbox
 from siyu.delivery import service as outbox
 from siyu.delivery import tasks as delivery_tasks
 from siyu.engagement.sop import checks, planner, scheduler, service, tasks
@@ -22,6 +21,7 @@ from siyu.kit.errors import Invalid
 from siyu.models import Action, Alert, SandboxMessage, SopOccurrence
 from siyu.runtime import DEFAULT_WORKSPACE as WS
 from siyu.runtime import Runtime
+from siyu.sandbox import service as sandbox
 from tests.sop.helpers import KNOWLEDGE, PER_WEEKDAY, TZ, add_items, group_posts, make_groups, run_days
 
 TEXT = {r["title"]: r["text"] for r in KNOWLEDGE}
@@ -78,9 +78,9 @@ def test_knowledge_calendar_on_wecom_becomes_owner_tasks(rt: Runtime, clock: Fro
         assert per_group == dict.fromkeys(gids, 22)
         rows = checks.occurrences(s, WS, clock.now() - timedelta(days=14), clock.now())
         assert {r.display for r in rows} == {"task_open"}
-        # The owner presses send on one: it is on the platform and the calendar shows it done.
-        done = outbox.complete_task(s, rt.connectors, WS, tasks_open[0].id, clock.now())
-        assert done.state == "task_done"
+    # The owner presses send on one: it is on the platform and the calendar shows it done.
+    done = outbox.complete_task(rt.sessions, rt.connectors, WS, tasks_open[0].id, clock.now())
+    assert done.state == "task_done"
     with rt.tx() as s:
         assert s.scalar(select(func.count()).select_from(SandboxMessage)) == 1
         rows = checks.occurrences(s, WS, clock.now() - timedelta(days=14), clock.now())

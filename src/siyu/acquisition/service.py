@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from siyu.acquisition.schemas import ChannelCodeIn, ChannelCodePatch
 from siyu.communities import service as communities
-from siyu.connectors.registry import ConnectorRegistry
+from siyu.connectors.registry import ConnectorRegistry, capabilities_for
 from siyu.contacts import identities
 from siyu.contacts import service as contacts
 from siyu.events import service as events
@@ -133,10 +133,12 @@ def scan(session: Session, connectors: ConnectorRegistry, ws: int, state: str, *
     if current is not None:
         m, g = current
         return ScanResult(contact_id, created, g.id, g.name, m.id, False, added)
-    can_create = platform in connectors.names() and connectors.get(platform).capabilities(session, ws).create_group
+    caps = capabilities_for(session, platform, ws)
+    can_create = caps is not None and caps.create_group
     group = communities.route(session, ws, community, now=now, can_create=can_create)
     membership, joined = communities.join(session, ws, group, contact_id, now=now, scene="qr",
-                                          channel_code_id=code.id, state=code.state)
+                                          channel_code_id=code.id, state=code.state,
+                                          source_key=f"scan-join:{scan_id}" if scan_id else None)
     return ScanResult(contact_id, created, group.id, group.name, membership.id, joined, added)
 
 

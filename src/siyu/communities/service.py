@@ -109,61 +109,88 @@ def member_counts(session: Session, community: Community) -> dict[int, int]:
 
 
 def route(session: Session, ws: int, community: Community, *, now: datetime, can_create: bool) -> Group:
-    """A group of the community with room, oldest first; a new one when all are full and the platform allows."""
-    candidates = list(session.scalars(select(Group).where(
-        Group.workspace_id == ws, Group.community_id == community.id, Group.status == "active"
-    ).order_by(Group.id)))
-    occ = occupancy(session, [g.id for g in candidates])
-    for g in candidates:
-        if occ.get(g.id, 0) < g.capacity:
+    """A group of the community with room, oldest first; a new one when all are full and the platform allows.
+
+    The chosen group's row stays locked until the caller's transaction ends (FOR UPDATE on PostgreSQL; SQLite
+    has one writer), and its members are counted again under that lock, so concurrent scans through several
+    processes never put more members in a group than its capacity. Creating a group locks the community, so
+    concurrent scans that all found every group full create one new group, not one each.
+    """
+    seen = 0
+    for g in _groups_with_room(session, ws, community.id):
+        seen = max(seen, g.id)
+        if _room_under_lock(session, g):
             return g
     if not can_create:
         raise Conflict(f"every group of {community.name!r} is full", code="no_group_with_room")
+    session.execute(select(Community.id).where(Community.id == community.id).with_for_update())
+    for g in _groups_with_room(session, ws, community.id, after=seen):  # made while we waited for the lock
+        if _room_under_lock(session, g):
+            return g
     n = session.scalar(select(func.count()).select_from(Group).where(Group.community_id == community.id)) or 0
     return create_group(session, ws, GroupIn(name=f"{community.name} {n + 1}", community_id=community.id,
                                              capacity=community.default_capacity), now=now)
 
 
+def _groups_with_room(session: Session, ws: int, community_id: int, after: int = 0) -> list[Group]:
+    candidates = list(session.scalars(select(Group).where(
+        Group.workspace_id == ws, Group.community_id == community_id, Group.status == "active", Group.id > after
+    ).order_by(Group.id)))
+    occ = occupancy(session, [g.id for g in candidates])
+    return [g for g in candidates if occ.get(g.id, 0) < g.capacity]
+
+
+def _room_under_lock(session: Session, group: Group) -> bool:
+    """Lock the group and count again. A group found full is let go at once (rolling back to the savepoint
+    releases its row lock on PostgreSQL), so a scan holds at most the group it joins, plus the community while
+    it creates one: locks are always taken community → group, never the other way, and cannot deadlock."""
+    savepoint = session.begin_nested()
+    locked = session.scalar(select(Group).where(Group.id == group.id).with_for_update()
+                            .execution_options(populate_existing=True))
+    if locked is not None and locked.status == "active" and \
+            occupancy(session, [group.id]).get(group.id, 0) < locked.capacity:
+        savepoint.commit()
+        return True
+    savepoint.rollback()
+    return False
+
+
 def active_membership(session: Session, group_id: int, contact_id: int) -> Membership | None:
     return session.scalar(select(Membership).where(Membership.group_id == group_id,
                                                    Membership.contact_id == contact_id,
-                                                   Membership.left_at.is_(None)))
+                                                   Membership.left_at.is_(None))
+                          .execution_options(populate_existing=True))
 
 
 def join(session: Session, ws: int, group: Group, contact_id: int, *, now: datetime, scene: str = "qr",
          channel_code_id: int | None = None, state: str | None = None,
-         inviter_contact_id: int | None = None) -> tuple[Membership, bool]:
-    """Record a join (once per stay) and emit `group.member_joined`, which triggers the welcome."""
+         inviter_contact_id: int | None = None, source_key: str | None = None) -> tuple[Membership, bool]:
+    """The member joined the group on the platform: record `group.member_joined`, from which the membership
+    follows (communities.projection) and which triggers the welcome. (membership, whether this call opened it)."""
     existing = active_membership(session, group.id, contact_id)
     if existing is not None:
         return existing, False
-    if group.status != "active":
+    if group.status not in ("active", "full"):
         raise Conflict(f"group {group.name!r} is {group.status}", code="group_not_active")
-    m = Membership(group_id=group.id, contact_id=contact_id, joined_at=now, join_scene=scene,
-                   channel_code_id=channel_code_id, state=state, inviter_contact_id=inviter_contact_id)
-    session.add(m)
-    session.flush()
-    if occupancy(session, [group.id]).get(group.id, 0) >= group.capacity:
-        group.status = "full"
-    events.record(session, ws, "group.member_joined", now=now, source_key=f"join:{m.id}",
-                  contact_id=contact_id, group_id=group.id,
-                  payload={"join_scene": scene, "channel_code_id": channel_code_id,
-                           "inviter_contact_id": inviter_contact_id, "membership_id": m.id})
-    return m, True
+    ev = events.record(session, ws, "group.member_joined", now=now, source_key=source_key or f"join:{new_key()}",
+                       contact_id=contact_id, group_id=group.id,
+                       payload={"join_scene": scene, "channel_code_id": channel_code_id, "state": state,
+                                "inviter_contact_id": inviter_contact_id})
+    m = active_membership(session, group.id, contact_id)
+    if m is None:
+        raise Conflict("the member is not in the group after joining it", code="join_not_applied")
+    return m, ev is not None and m.join_event_id == ev.id
 
 
 def leave(session: Session, ws: int, group: Group, contact_id: int, *, now: datetime,
-          scene: str = "left") -> Membership:
+          scene: str = "left", source_key: str | None = None) -> Membership:
+    """The member left (or was removed): record `group.member_left`; the projection closes the stay."""
     m = active_membership(session, group.id, contact_id)
     if m is None:
         raise NotFound("not a member of this group", code="not_a_member")
-    m.left_at = now
-    m.quit_scene = scene
-    if group.status == "full":
-        group.status = "active"
-    events.record(session, ws, "group.member_left", now=now, source_key=f"leave:{m.id}",
-                  contact_id=contact_id, group_id=group.id,
-                  payload={"quit_scene": scene, "membership_id": m.id})
+    events.record(session, ws, "group.member_left", now=now, source_key=source_key or f"leave:{m.id}",
+                  contact_id=contact_id, group_id=group.id, payload={"quit_scene": scene})
+    session.refresh(m)
     return m
 
 

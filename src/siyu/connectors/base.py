@@ -1,19 +1,26 @@
 """What a connector can do, declared, so the engine adapts instead of special-casing platforms.
 
 On WeCom a group post is a task the owner confirms and a welcome may only go out within 20 s of the join; on a bot
-platform both are automatic. Automations read `Capabilities` and plan actions accordingly; the outbox hands each
-action to `perform` and, after a crash, asks `reconcile` whether the platform already has it.
+platform both are automatic. Automations read `Capabilities` and plan actions accordingly; the outbox hands a
+snapshot of each action to `perform` and, after a crash, asks `reconcile` whether the platform already has it.
+
+A connector never receives one of the engine's sessions: its platform calls take 100 ms to seconds, and nothing
+may wait on the network while holding the database (on SQLite that would stop every writer). What it needs to
+act is in the `ActionSnapshot` (with the connector's settings for the workspace, which the engine reads, so
+`capabilities` needs no I/O either); what it keeps itself (the sandbox's messages, a token cache) it keeps in its
+own short transactions through the `PlatformLink` the engine lends it; what happened on the platform (a member
+removed, a message posted) it reports as events through the same link, which the engine projects like any other
+source.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from sqlalchemy.orm import Session
-
-from siyu.models import Action
+from sqlalchemy.orm import Session, sessionmaker
 
 Mode = Literal["auto", "staff_task", "none"]
 DirectMode = Literal["auto", "welcome_only", "staff_task", "none"]
@@ -42,19 +49,61 @@ class Outcome:
     error: str = ""
 
 
+@dataclass(frozen=True)
+class ActionSnapshot:
+    """An action as the outbox claimed it, with the platform ids it targets resolved in the claim transaction."""
+
+    id: int
+    workspace_id: int
+    idempotency_key: str
+    kind: str
+    connector: str
+    attempts: int
+    payload: dict[str, Any]
+    result: dict[str, Any]
+    group_id: int | None = None
+    contact_id: int | None = None
+    #: The group's id on the platform, if the action targets a group.
+    group_external_id: str | None = None
+    #: The contact's id on the connector's platform, if the action targets a person who has one.
+    recipient_external_id: str | None = None
+    expires_at: datetime | None = None
+    #: The connector's settings for this workspace (what `capabilities` is computed from), read by the engine.
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+#: Platform facts a connector reports: (workspace id, events in the shape of `POST /api/v1/events`).
+Report = Callable[[int, list[dict[str, Any]]], None]
+
+
+@dataclass(frozen=True)
+class PlatformLink:
+    """What the engine lends a connector: short transactions of its own, and a way to report platform facts."""
+
+    sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]
+    report: Report
+
+
 class Connector(Protocol):
     name: str
 
-    def capabilities(self, session: Session, workspace_id: int) -> Capabilities: ...
+    def bind(self, link: PlatformLink) -> None:
+        """Called once by the runtime before any other call."""
+        ...
 
-    def perform(self, session: Session, action: Action, now: datetime) -> Outcome:
+    def capabilities(self, config: dict[str, Any]) -> Capabilities:
+        """What the platform can do under these settings (the engine reads them: no I/O here)."""
+        ...
+
+    def perform(self, action: ActionSnapshot, now: datetime) -> Outcome:
         """Do the action on the platform. Must be idempotent on `action.idempotency_key`."""
         ...
 
-    def reconcile(self, session: Session, action: Action) -> Outcome | None:
+    def reconcile(self, action: ActionSnapshot) -> Outcome | None:
         """After a crash mid-send: the outcome if the platform already has this action, else None."""
         ...
 
-    def complete_task(self, session: Session, action: Action, now: datetime) -> Outcome:
+    def complete_task(self, action: ActionSnapshot, now: datetime) -> Outcome:
         """A staff member confirmed an owner task (e.g. pressed send on a WeCom mass-message task)."""
         ...

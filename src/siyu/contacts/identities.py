@@ -50,7 +50,10 @@ def resolve_or_create(
     """Contact id per identity; unknown identities get a new contact. Returns survivors, never merged ids."""
     keys = list(refs)
     found = _lookup(session, ws, keys)
-    missing = [k for k in keys if k not in found]
+    # One global order for new identities: two batches that name the same new people in different orders then
+    # wait for each other at the first shared key instead of each holding a key the other needs (a deadlock on
+    # PostgreSQL's unique index).
+    missing = sorted(k for k in keys if k not in found)
     if missing:
         new_ids = allocate_ids(session, CONTACTS, len(missing))
         session.execute(CONTACTS.insert(), [

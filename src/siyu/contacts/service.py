@@ -11,6 +11,7 @@ from siyu.events import service as events
 from siyu.kit.db import insert_ignore
 from siyu.kit.errors import Invalid, NotFound
 from siyu.kit.pagination import Page, clamp
+from siyu.kit.params import INT64_MAX
 from siyu.models import Contact, ContactTag, Identity, Tag, TagGroup
 
 
@@ -22,15 +23,20 @@ def get(session: Session, ws: int, contact_id: int) -> Contact:
 
 
 def search(session: Session, ws: int, *, q: str = "", tag_id: int | None = None, offset: int = 0,
-           limit: int = 50) -> Page[Contact]:
+           limit: int = 50, owner: int | None = None) -> Page[Contact]:
+    """Live contacts by name, platform id or id, and tag; `owner` (a user id) keeps only the contacts assigned to
+    that user — what a sales principal sees (`Principal.contact_owner`)."""
     offset, limit = clamp(offset, limit)
     query = select(Contact).where(Contact.workspace_id == ws, Contact.merged_into_id.is_(None))
+    if owner is not None:
+        query = query.where(Contact.owner_user_id == owner)
     if q:
         like = f"%{q.strip()}%"
         by_identity = select(Identity.contact_id).where(Identity.workspace_id == ws,
-                                                        Identity.external_id.like(like))
-        cond: list[ColumnElement[bool]] = [Contact.display_name.like(like), Contact.id.in_(by_identity)]
-        if q.strip().isdigit():
+                                                        Identity.external_id.ilike(like))
+        # Case-insensitive on both backends (PostgreSQL's LIKE is not): "Wang" finds "wang@example.com".
+        cond: list[ColumnElement[bool]] = [Contact.display_name.ilike(like), Contact.id.in_(by_identity)]
+        if q.strip().isdigit() and int(q.strip()) <= INT64_MAX:  # a longer number is no id (and overflows SQL)
             cond.append(Contact.id == int(q.strip()))
         query = query.where(or_(*cond))
     if tag_id is not None:
@@ -54,20 +60,37 @@ def tags_of(session: Session, contact_id: int) -> list[tuple[TagGroup, Tag]]:
 
 
 def ensure_tag(session: Session, ws: int, group_name: str, name: str) -> Tag:
+    """The tag `group_name:name`, created (with its group) when missing.
+
+    Race-free across processes: several `siyu serve` on PostgreSQL may create the same tag at the same moment
+    (a code's tags, a questionnaire answer, the API). A look-up followed by a plain INSERT let all but one of
+    them fail on the unique constraint; INSERT … ON CONFLICT DO NOTHING waits for the other transaction and
+    then does nothing, and the look-up after it sees the row the winner committed.
+    """
     group_name, name = group_name.strip(), name.strip()
     if not group_name or not name or len(group_name) > 30 or len(name) > 30:
         raise Invalid("tag group and tag names need 1 to 30 characters", code="invalid_tag_name")
-    group = session.scalar(select(TagGroup).where(TagGroup.workspace_id == ws, TagGroup.name == group_name))
-    if group is None:
-        group = TagGroup(workspace_id=ws, name=group_name)
-        session.add(group)
-        session.flush()
-    tag = session.scalar(select(Tag).where(Tag.workspace_id == ws, Tag.group_id == group.id, Tag.name == name))
+    group_id = ensure_tag_group(session, ws, group_name)
+    find = select(Tag).where(Tag.workspace_id == ws, Tag.group_id == group_id, Tag.name == name)
+    tag = session.scalar(find)
     if tag is None:
-        tag = Tag(workspace_id=ws, group_id=group.id, name=name)
-        session.add(tag)
-        session.flush()
+        session.execute(insert_ignore(session, Tag.__table__, ["workspace_id", "group_id", "name"]),
+                        [{"workspace_id": ws, "group_id": group_id, "name": name}])
+        tag = session.scalar(find)
+    assert tag is not None, "the insert or the concurrent one that beat it made the tag"
     return tag
+
+
+def ensure_tag_group(session: Session, ws: int, name: str) -> int:
+    """The id of the tag group `name`, created when missing; race-free like `ensure_tag`."""
+    find = select(TagGroup.id).where(TagGroup.workspace_id == ws, TagGroup.name == name)
+    group_id = session.scalar(find)
+    if group_id is None:
+        session.execute(insert_ignore(session, TagGroup.__table__, ["workspace_id", "name"]),
+                        [{"workspace_id": ws, "name": name}])
+        group_id = session.scalar(find)
+    assert group_id is not None, "the insert or the concurrent one that beat it made the group"
+    return int(group_id)
 
 
 def all_tags(session: Session, ws: int) -> list[tuple[TagGroup, Tag]]:

@@ -10,8 +10,9 @@ from sqlalchemy import select
 from siyu.auth import service as auth
 from siyu.auth.roles import Perm
 from siyu.auth.service import Principal
+from siyu.auth.web import require, runtime
 from siyu.delivery import service
-from siyu.kit.web import require, runtime
+from siyu.kit.params import Id64
 from siyu.models import Action
 
 router = APIRouter(prefix="/api/v1", tags=["outbox"])
@@ -47,10 +48,10 @@ def list_actions(request: Request, state: str | None = None, limit: int = Query(
 
 
 @router.post("/actions/{action_id}/complete", response_model=ActionOut)
-def complete(request: Request, action_id: int, who: Principal = Depends(require(Perm.WRITE))) -> ActionOut:
+def complete(request: Request, action_id: Id64, who: Principal = Depends(require(Perm.WRITE))) -> ActionOut:
     """Mark an owner task done (on WeCom: the owner confirmed the mass message in the client)."""
     rt = runtime(request)
+    a = service.complete_task(rt.sessions, rt.connectors, who.workspace_id, action_id, rt.clock.now())
     with rt.tx() as s:
-        a = service.complete_task(s, rt.connectors, who.workspace_id, action_id, rt.clock.now())
         auth.audit(s, who, "action.complete", "action", a.id, now=rt.clock.now())
-        return ActionOut.model_validate(a, from_attributes=True)
+    return ActionOut.model_validate(a, from_attributes=True)

@@ -1,8 +1,10 @@
 """The outbox: plan actions durably, deliver each at most once, reconcile what a crash left in flight.
 
-Delivery is three short transactions: claim (planned/retry → sending, attempts+1), perform on the platform
-(idempotent on the action's key), record the outcome. A crash after the claim leaves the action in `sending`;
-the sweeper waits out the lease and asks the connector whether the platform already has it before sending again.
+Delivery is two short transactions around a platform call that holds none: claim (planned/retry → sending,
+attempts+1, and a snapshot of what the connector needs), perform on the platform (idempotent on the action's key,
+no database session: a slow platform never holds up ingest or the console), record the outcome. A crash after the
+claim leaves the action in `sending`; the sweeper waits out the lease and asks the connector whether the platform
+already has it before sending again.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from siyu.connectors.base import Outcome
-from siyu.connectors.registry import ConnectorRegistry
+from siyu.connectors.base import ActionSnapshot, Outcome
+from siyu.connectors.registry import ConnectorRegistry, config_for
 from siyu.events import service as events
 from siyu.kit.db import insert_ignore, transaction
 from siyu.kit.errors import Conflict, NotFound
-from siyu.models import Action
+from siyu.models import Action, Contact, Group, Identity
 
 log = logging.getLogger("siyu.delivery")
 ACTIONS = Action.__table__
@@ -108,23 +110,46 @@ def finish(session: Session, action: Action, outcome: Outcome, now: datetime, *,
         )
 
 
+def snapshot(session: Session, action: Action) -> ActionSnapshot:
+    """What the connector needs to act, read in the claim transaction so `perform` needs no session."""
+    group_ext = recipient = None
+    if action.group_id is not None:
+        group_ext = session.scalar(select(Group.external_id).where(Group.id == action.group_id))
+    if action.contact_id is not None:
+        merged = session.scalar(select(Contact.merged_into_id).where(Contact.id == action.contact_id))
+        recipient = session.scalar(select(Identity.external_id).where(
+            Identity.contact_id == (merged or action.contact_id), Identity.platform == action.connector)
+            .order_by(Identity.id).limit(1))
+    return ActionSnapshot(
+        id=action.id, workspace_id=action.workspace_id, idempotency_key=action.idempotency_key, kind=action.kind,
+        connector=action.connector, attempts=action.attempts, payload=dict(action.payload or {}),
+        result=dict(action.result or {}), group_id=action.group_id, contact_id=action.contact_id,
+        group_external_id=group_ext, recipient_external_id=recipient, expires_at=action.expires_at,
+        config=config_for(session, action.connector, action.workspace_id),
+    )
+
+
+def _call(fn: Any, *args: Any) -> Outcome:
+    """A platform error is the action's problem, not the worker's."""
+    try:
+        out: Outcome = fn(*args)
+        return out
+    except Exception as exc:
+        return Outcome("retry", error=f"{type(exc).__name__}: {exc}")
+
+
 def deliver(factory: Any, connectors: ConnectorRegistry, action_id: int, now: datetime,
             *, max_attempts: int = 5) -> str | None:
-    """Deliver one action. `factory` makes sessions; each step commits on its own."""
+    """Deliver one action. `factory` makes sessions; the platform call happens between two transactions."""
     with transaction(factory) as s:
         action = claim(s, action_id, now)
         if action is None:
             return None
-        s.expunge(action)
-    connector = connectors.get(action.connector)
-    try:
-        with transaction(factory) as s:
-            outcome = connector.perform(s, action, now)
-    except Exception as exc:  # a platform error is the action's problem, not the worker's
-        outcome = Outcome("retry", error=f"{type(exc).__name__}: {exc}")
+        snap = snapshot(s, action)
+    outcome = _call(connectors.get(snap.connector).perform, snap, now)
     with transaction(factory) as s:
         fresh = s.get(Action, action_id, populate_existing=True)
-        if fresh is None or fresh.state != "sending" or fresh.attempts != action.attempts:
+        if fresh is None or fresh.state != "sending" or fresh.attempts != snap.attempts:
             # The sweeper took the action over (this worker outlived its lease); its verdict stands.
             log.warning("action %s was taken over while being sent; dropping this outcome (%s)",
                         action_id, outcome.state)
@@ -164,13 +189,13 @@ def reconcile_stale(factory: Any, connectors: ConnectorRegistry, now: datetime, 
         with transaction(factory) as s:
             action = s.get(Action, action_id)
             assert action is not None
-            outcome = connectors.get(action.connector).reconcile(s, action)
+            snap = snapshot(s, action)
+        found = connectors.get(snap.connector).reconcile(snap)
         with transaction(factory) as s:
             action = s.get(Action, action_id, populate_existing=True)
             if action is None or action.state != "reconciling":
                 continue
-            if outcome is None:
-                outcome = Outcome("retry", error="interrupted while sending; not on the platform, resending")
+            outcome = found or Outcome("retry", error="interrupted while sending; not on the platform, resending")
             # The interrupted attempt does not count against the action's retry budget.
             finish(s, action, outcome, now, max_attempts=max_attempts + 1, retry_at=now)
             fixed += 1
@@ -187,17 +212,34 @@ def expire_overdue(session: Session, now: datetime) -> int:
     return int(res.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def complete_task(session: Session, connectors: ConnectorRegistry, workspace_id: int, action_id: int,
+def complete_task(factory: Any, connectors: ConnectorRegistry, workspace_id: int, action_id: int,
                   now: datetime) -> Action:
-    """Staff marked an owner task done (on WeCom: they pressed send in the client)."""
-    action = session.get(Action, action_id)
-    if action is None or action.workspace_id != workspace_id:
-        raise NotFound("no such action")
-    if action.state != "task_open":
-        raise Conflict(f"action is {action.state}, not an open task", code="not_an_open_task")
-    outcome = connectors.get(action.connector).complete_task(session, action, now)
-    finish(session, action, outcome, now, max_attempts=1)
-    return action
+    """Staff marked an owner task done (on WeCom: they pressed send in the client).
+
+    The task is taken (task_open → sending) first, so two clicks complete it once; the platform is called
+    outside any transaction.
+    """
+    with transaction(factory) as s:
+        action = s.get(Action, action_id)
+        if action is None or action.workspace_id != workspace_id:
+            raise NotFound("no such action", code="action_not_found")
+        if action.state != "task_open":
+            raise Conflict(f"action is {action.state}, not an open task", code="not_an_open_task")
+        taken = s.execute(update(Action).where(Action.id == action_id, Action.state == "task_open")
+                          .values(state="sending", updated_at=now).execution_options(synchronize_session=False))
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict("this task was just completed by someone else", code="not_an_open_task")
+        snap = snapshot(s, action)
+    outcome = _call(connectors.get(snap.connector).complete_task, snap, now)
+    if outcome.state == "retry":  # the platform refused for now: the task stays open for another try
+        outcome = Outcome("task_open", outcome.result, outcome.error)
+    with transaction(factory) as s:
+        fresh = s.get(Action, action_id, populate_existing=True)
+        assert fresh is not None
+        finish(s, fresh, outcome, now, max_attempts=1)
+        s.flush()
+        s.expunge(fresh)
+    return fresh
 
 
 def counts_by_state(session: Session, workspace_id: int) -> dict[str, int]:

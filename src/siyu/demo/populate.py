@@ -15,12 +15,12 @@ from siyu.acquisition.schemas import ChannelCodeIn
 from siyu.communities import service as communities
 from siyu.communities.schemas import CommunityIn, GroupIn, Profile, Question, Rules, TargetUsers
 from siyu.config import Settings
-from siyu.connectors.sandbox import service as sandbox
 from siyu.engagement import welcome
 from siyu.events import service as events
 from siyu.kit.clock import FrozenClock, utcnow
 from siyu.models import Community, SandboxMember
 from siyu.runtime import DEFAULT_WORKSPACE, Runtime
+from siyu.sandbox import service as sandbox
 
 WS = DEFAULT_WORKSPACE
 NICKNAMES = [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siyu.communities import rules_text
@@ -20,7 +21,7 @@ from siyu.delivery import service as outbox
 from siyu.events import service as events
 from siyu.events.hooks import StoredEvent, on
 from siyu.kit.errors import Invalid
-from siyu.models import ChannelCode, Community, Contact, Group
+from siyu.models import ChannelCode, Community, Contact, Group, Membership
 
 
 def compose(community: Community, *, nickname: str = "", override: str = "") -> str:
@@ -41,7 +42,14 @@ def compose(community: Community, *, nickname: str = "", override: str = "") -> 
 
 @on("group.member_joined")
 def welcome_on_join(session: Session, ev: StoredEvent) -> None:
+    """Only the join that opened the member's stay is welcomed (not the same join told again by another source,
+    nor a join of someone already in), and only a live one (history never greets)."""
     if ev.group_id is None or ev.contact_id is None:
+        return
+    stay = session.scalar(select(Membership.id).where(Membership.join_event_id == ev.id,
+                                                      Membership.group_id == ev.group_id,
+                                                      Membership.left_at.is_(None)))
+    if stay is None:
         return
     group = session.get(Group, ev.group_id)
     if group is None or group.community_id is None:
@@ -61,8 +69,8 @@ def welcome_on_join(session: Session, ev: StoredEvent) -> None:
         expires = ev.occurred_at + timedelta(seconds=caps.welcome_window_s)
     outbox.plan(
         session, ev.workspace_id,
-        key=f"welcome:{ev.payload.get('membership_id') or ev.id}",
-        kind="welcome", connector=group.platform, now=ev.occurred_at,
+        key=f"welcome:{stay}",
+        kind="welcome", connector=group.platform, now=ev.clock,
         group_id=group.id, contact_id=contact.id, expires_at=expires,
         payload={"text": compose(community, nickname=contact.display_name, override=override),
                  "joined_at": ev.occurred_at.isoformat(), "community_id": community.id},

@@ -1,6 +1,8 @@
 """POST /api/v1/events: one event or {"events": [...]} (≤1,000). Acknowledged only after the commit.
 
 Answer: 200 when every event was stored or was a duplicate; 422 with code `invalid_events` when any was rejected.
+`mode`: live (default; automations react) or history (imports, platform syncs: state, timelines and counts
+only) — for the batch (`?mode=history` or `"mode"` beside `"events"`) or per event (`"mode"` on the event).
 Either way `results` says per event stored / duplicate / rejected (with code and reason), and the valid events of
 a partly invalid batch ARE stored: fix and resend only the rejected ones (resending all is safe too: the stored
 ones come back as duplicates).
@@ -8,7 +10,7 @@ ones come back as duplicates).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -16,11 +18,12 @@ from fastapi.responses import JSONResponse
 
 from siyu.auth.roles import Perm
 from siyu.auth.service import Principal
+from siyu.auth.web import require, require_any, runtime
 from siyu.contacts import service as contacts
 from siyu.events import service
 from siyu.events.schemas import EventOut
 from siyu.kit.errors import Invalid
-from siyu.kit.web import require, require_any, runtime
+from siyu.kit.params import Id64
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 MAX_BODY = 8 * 1024 * 1024
@@ -31,6 +34,7 @@ async def post_events(
     request: Request,
     who: Principal = Depends(require(Perm.INGEST)),
     idempotency_key: str | None = Header(default=None, max_length=150),
+    mode: Literal["live", "history"] | None = Query(default=None, description="the batch's default mode"),
 ) -> JSONResponse:
     raw = await request.body()
     if len(raw) > MAX_BODY:
@@ -39,10 +43,15 @@ async def post_events(
         body: Any = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise Invalid("body is not valid JSON", code="invalid_json") from None
+    batch_mode = mode
     if isinstance(body, dict) and "events" in body:
         items = body["events"]
         if not isinstance(items, list):
             raise Invalid('"events" must be a list', code="invalid_events")
+        if body.get("mode") is not None:
+            if body["mode"] not in ("live", "history"):
+                raise Invalid('"mode" must be "live" or "history"', code="invalid_mode")
+            batch_mode = body["mode"]
     elif isinstance(body, dict):
         items = [body]
     else:
@@ -51,7 +60,8 @@ async def post_events(
 
     def work() -> list[Any]:
         with rt.tx() as s:
-            return service.ingest(s, who.workspace_id, items, now=rt.clock.now(), idempotency_key=idempotency_key)
+            return service.ingest(s, who.workspace_id, items, now=rt.clock.now(), idempotency_key=idempotency_key,
+                                  mode=batch_mode or "live", staleness=rt.staleness)
 
     from starlette.concurrency import run_in_threadpool
 
@@ -68,7 +78,7 @@ async def post_events(
 
 
 @router.get("/contacts/{contact_id}/timeline", response_model=list[EventOut])
-def timeline(request: Request, contact_id: int, before_id: int | None = None,
+def timeline(request: Request, contact_id: Id64, before_id: Id64 | None = None,
              limit: int = Query(default=100, ge=1, le=500),
              who: Principal = Depends(require_any(Perm.READ_CONTACTS))) -> list[EventOut]:
     rt = runtime(request)

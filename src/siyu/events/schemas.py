@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, NotRequired
+from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, with_config
 from typing_extensions import TypedDict  # pydantic needs this one, not typing's, before Python 3.12
@@ -31,15 +31,43 @@ class ChannelJoin(Payload):
 
 
 class MemberJoined(Payload):
-    join_scene: str = "qr"
+    join_scene: str = Field(default="qr", max_length=16)
     channel_code_id: int | None = None
     inviter_contact_id: int | None = None
-    membership_id: int | None = None
+    #: The channel code's state the member came through (WeCom's `State`).
+    state: str | None = Field(default=None, max_length=30)
+    membership_id: int | None = None  # written by siyu before memberships followed from events; ignored
 
 
 class MemberLeft(Payload):
-    quit_scene: str = "left"
+    quit_scene: str = Field(default="left", max_length=16)
     membership_id: int | None = None
+
+
+class GroupCreated(Payload):
+    platform: str = Field(min_length=1, max_length=32)
+    external_id: str = Field(min_length=1, max_length=128)
+    name: str = Field(min_length=1, max_length=100)
+    owner: str = Field(default="", max_length=100)
+    community_id: int | None = None
+    capacity: int | None = Field(default=None, ge=1, le=100_000)
+
+
+class GroupRenamed(Payload):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class ContactAdded(Payload):
+    """A contact became a friend of a staff account (WeCom: add_external_contact, with the contact way's state)."""
+
+    staff: str = Field(min_length=1, max_length=64)
+    state: str | None = Field(default=None, max_length=30)
+
+
+class ContactRemoved(Payload):
+    staff: str = Field(min_length=1, max_length=64)
+    #: contact: the customer deleted the staff member (del_follow_user); staff: the staff deleted the customer.
+    by: Literal["contact", "staff"] = "contact"
 
 
 class MessagePosted(Payload):
@@ -94,6 +122,11 @@ REGISTRY: dict[str, type[Payload]] = {
     "contact.questionnaire_answered": QuestionnaireAnswered,
     "group.member_joined": MemberJoined,
     "group.member_left": MemberLeft,
+    "group.created": GroupCreated,
+    "group.renamed": GroupRenamed,
+    "group.dismissed": Empty,
+    "contact.added": ContactAdded,
+    "contact.removed": ContactRemoved,
     "message.posted": MessagePosted,
     "action.sent": ActionOutcome,
     "action.failed": ActionOutcome,
@@ -144,6 +177,8 @@ class EventIn(TypedDict):
     contact: NotRequired[IdentityRef | None]
     group_id: NotRequired[int | None]
     payload: NotRequired[dict[str, Any]]
+    #: live (default: automations react) or history (imports, syncs: state and counts only).
+    mode: NotRequired[Literal["live", "history"] | None]
 
 
 #: Friendlier messages for pydantic error types an integrator meets most.
@@ -178,3 +213,4 @@ class EventOut(BaseModel):
     received_at: datetime
     source_key: str
     payload: dict[str, Any]
+    live: bool = True

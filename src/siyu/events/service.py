@@ -10,8 +10,8 @@ is reported, never mistaken for a duplicate. docs/bench.md has what each of thes
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -28,6 +28,10 @@ from siyu.models import Event, Group
 
 MAX_BATCH = 1000
 EVENTS = Event.__table__
+#: A live event older than this when it arrives is treated as history: it counts, but nobody is greeted,
+#: answered or removed for something that happened that long ago (setting `live_staleness_seconds`).
+DEFAULT_STALENESS = timedelta(minutes=15)
+Mode = Literal["live", "history"]
 
 
 @dataclass(slots=True)
@@ -43,6 +47,7 @@ class _Accepted:
     payload: list[dict[str, Any]] = field(default_factory=list)
     identity: list[tuple[str, str] | None] = field(default_factory=list)
     display_name: list[str | None] = field(default_factory=list)
+    live: list[bool] = field(default_factory=list)
 
     def keep(self, mask: list[bool]) -> None:
         for name in self.__slots__:
@@ -57,8 +62,14 @@ def ingest(
     *,
     now: datetime,
     idempotency_key: str | None = None,
+    mode: Mode = "live",
+    staleness: timedelta = DEFAULT_STALENESS,
 ) -> list[EventResult]:
-    """Store what is valid, report every item. The caller commits; only then may it acknowledge."""
+    """Store what is valid, report every item. The caller commits; only then may it acknowledge.
+
+    `mode` is the batch's default (an event's own `mode` wins): history (imports, platform syncs) updates state
+    and counts only. A live event that occurred more than `staleness` before `now` is stored as history.
+    """
     if len(items) > MAX_BATCH:
         raise Invalid(f"at most {MAX_BATCH} events per request, got {len(items)}", code="batch_too_large")
     results: list[EventResult | None] = [None] * len(items)
@@ -94,7 +105,9 @@ def ingest(
         acc.type.append(ev["type"])
         acc.contact_id.append(contact_id)
         acc.group_id.append(ev.get("group_id"))
-        acc.occurred_at.append(ev.get("occurred_at") or now)
+        occurred = ev.get("occurred_at") or now
+        acc.occurred_at.append(occurred)
+        acc.live.append((ev.get("mode") or mode) == "live" and now - occurred <= staleness)
         acc.source_key.append(key)
         acc.payload.append(payload)
         acc.identity.append((contact["platform"], contact["external_id"]) if contact else None)
@@ -106,7 +119,7 @@ def ingest(
         "workspace_id": [workspace_id] * n, "type": acc.type, "contact_id": acc.contact_id,
         "group_id": acc.group_id, "occurred_at": acc.occurred_at, "received_at": [now] * n,
         "source_key": acc.source_key, "source_hash": source_hashes(workspace_id, acc.source_key),
-        "payload": acc.payload,
+        "payload": acc.payload, "live": acc.live,
     })
     for i, key in zip(acc.index, acc.source_key, strict=True):
         new_id = done.stored.get(key)
@@ -189,7 +202,7 @@ def append(session: Session, columns: dict[str, list[Any]]) -> Appended:
             continue
         out.stored[keys[j]] = event_id
         occurred.setdefault(columns["workspace_id"][j], []).append(columns["occurred_at"][j])
-        if hooks.has_handlers(columns["type"][j]):
+        if hooks.has_handlers(columns["type"][j], columns["live"][j]):
             reacting.append(_stored_event(columns, j, event_id))
     if conflicted:
         _find_collisions(session, columns, conflicted, out.collisions)
@@ -205,7 +218,8 @@ def _stored_event(columns: dict[str, list[Any]], j: int, event_id: int) -> hooks
     return hooks.StoredEvent(
         id=event_id, workspace_id=columns["workspace_id"][j], type=columns["type"][j],
         contact_id=columns["contact_id"][j], group_id=columns["group_id"][j],
-        occurred_at=columns["occurred_at"][j], payload=columns["payload"][j],
+        occurred_at=columns["occurred_at"][j], payload=columns["payload"][j], live=columns["live"][j],
+        now=columns["received_at"][j],
     )
 
 
@@ -243,6 +257,7 @@ def record(
     group_id: int | None = None,
     payload: dict[str, Any] | None = None,
     occurred_at: datetime | None = None,
+    live: bool = True,
 ) -> hooks.StoredEvent | None:
     """Append one event siyu itself observed (already trusted); None when the source key was seen before."""
     model = payload_model(event_type)
@@ -255,7 +270,7 @@ def record(
     columns: dict[str, list[Any]] = {
         "workspace_id": [workspace_id], "type": [event_type], "contact_id": [contact_id], "group_id": [group_id],
         "occurred_at": [occurred_at or now], "received_at": [now], "source_key": [key],
-        "source_hash": [source_hash(workspace_id, key)], "payload": [body],
+        "source_hash": [source_hash(workspace_id, key)], "payload": [body], "live": [live],
     }
     done = append(session, columns)
     if key in done.collisions:

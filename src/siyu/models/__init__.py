@@ -1,7 +1,7 @@
 """All tables, imported here so Alembic and `Base.metadata` see every one."""
 
 from siyu.models.acquisition import ChannelCode
-from siyu.models.auth import ApiToken, AuditEntry, User
+from siyu.models.auth import ApiToken, AuditEntry, ConsoleSession, User
 from siyu.models.community import Community, CommunityRole, Group, Membership
 from siyu.models.contact import Contact, ContactTag, Identity, Tag, TagGroup
 from siyu.models.delivery import Action
@@ -21,7 +21,8 @@ from siyu.models.engagement import (
     Unlock,
     WordList,
 )
-from siyu.models.event import Event, EventHour
+from siyu.models.event import AutomationFailure, Event, EventHour
+from siyu.models.relationship import ContactRelationship
 from siyu.models.sandbox import SandboxMember, SandboxMessage
 from siyu.models.workspace import Workspace
 
@@ -30,10 +31,13 @@ __all__ = [
     "Alert",
     "ApiToken",
     "AuditEntry",
+    "AutomationFailure",
     "ChannelCode",
     "Community",
     "CommunityRole",
+    "ConsoleSession",
     "Contact",
+    "ContactRelationship",
     "ContactTag",
     "Event",
     "EventHour",

@@ -65,7 +65,12 @@ class Membership(Base):
     """One stay of a contact in a group: the raw facts group funnels need (scene, inviter, channel, quit)."""
 
     __tablename__ = "memberships"
-    __table_args__ = (Index("ix_memberships_group_active", "group_id", "left_at"),)
+    __table_args__ = (
+        Index("ix_memberships_group_active", "group_id", "left_at"),
+        # One open stay per member and group, whoever writes it and however many processes race.
+        Index("uq_memberships_open", "group_id", "contact_id", unique=True,
+              sqlite_where=text("left_at IS NULL"), postgresql_where=text("left_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
@@ -77,3 +82,6 @@ class Membership(Base):
     channel_code_id: Mapped[int | None] = mapped_column(ForeignKey("channel_codes.id"), nullable=True)
     state: Mapped[str | None] = mapped_column(String(30), nullable=True)
     quit_scene: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    #: The events this stay was projected from (None for a leave seen before its join, or rows from before).
+    join_event_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    leave_event_id: Mapped[int | None] = mapped_column(BigId, nullable=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from siyu.kit.db import Base, BigId, JsonType, UTCDateTime
@@ -44,6 +44,8 @@ class Event(Base):
     source_key: Mapped[str] = mapped_column(String(200))
     source_hash: Mapped[int] = mapped_column(BigInteger)
     payload: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    #: Live events act (welcome, replies, moderation); history (imports, syncs, late events) only counts.
+    live: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class EventHour(Base):
@@ -59,3 +61,27 @@ class EventHour(Base):
     hour: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
     shard: Mapped[int] = mapped_column(Integer, primary_key=True)
     events: Mapped[int] = mapped_column(BigInteger)
+
+
+class AutomationFailure(Base):
+    """An automation that raised on an event. The event stays stored and acknowledged; this row is what the
+    retry job works through (with backoff) and what the console's Alerts page shows and can run again."""
+
+    __tablename__ = "automation_failures"
+    __table_args__ = (
+        UniqueConstraint("event_id", "automation"),
+        Index("ix_automation_failures_due", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
+    event_id: Mapped[int] = mapped_column(BigId)
+    event_type: Mapped[str] = mapped_column(String(64))
+    automation: Mapped[str] = mapped_column(String(200))
+    error: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    #: pending (will be retried) | resolved (a retry succeeded) | abandoned (out of retries; re-run by hand)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

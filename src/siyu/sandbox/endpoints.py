@@ -9,9 +9,10 @@ from siyu.acquisition.endpoints import ScanOut
 from siyu.auth import service as auth
 from siyu.auth.roles import Perm
 from siyu.auth.service import Principal
+from siyu.auth.web import require, runtime
 from siyu.communities import service as communities
-from siyu.connectors.sandbox import service
-from siyu.kit.web import require, runtime
+from siyu.kit.params import Id
+from siyu.sandbox import service
 
 router = APIRouter(prefix="/api/v1/sandbox", tags=["sandbox"])
 
@@ -31,12 +32,12 @@ class ScanIn(BaseModel):
 
 
 class PostIn(BaseModel):
-    group_id: int
+    group_id: Id
     text: str = Field(min_length=1, max_length=2000)
 
 
 class GroupRef(BaseModel):
-    group_id: int
+    group_id: Id
 
 
 class MessageOut(BaseModel):
@@ -63,7 +64,7 @@ def create_member(request: Request, body: MemberIn, who: Principal = Depends(req
 
 
 @router.post("/members/{member_id}/scan", response_model=ScanOut)
-def scan(request: Request, member_id: int, body: ScanIn, who: Principal = Depends(require(Perm.WRITE))) -> ScanOut:
+def scan(request: Request, member_id: Id, body: ScanIn, who: Principal = Depends(require(Perm.WRITE))) -> ScanOut:
     rt = runtime(request)
     with rt.tx() as s:
         m = service.get_member(s, who.workspace_id, member_id)
@@ -73,7 +74,7 @@ def scan(request: Request, member_id: int, body: ScanIn, who: Principal = Depend
 
 
 @router.post("/members/{member_id}/post", response_model=MessageOut, status_code=201)
-def post(request: Request, member_id: int, body: PostIn, who: Principal = Depends(require(Perm.WRITE))) -> MessageOut:
+def post(request: Request, member_id: Id, body: PostIn, who: Principal = Depends(require(Perm.WRITE))) -> MessageOut:
     rt = runtime(request)
     with rt.tx() as s:
         m = service.get_member(s, who.workspace_id, member_id)
@@ -84,7 +85,7 @@ def post(request: Request, member_id: int, body: PostIn, who: Principal = Depend
 
 
 @router.post("/members/{member_id}/join", status_code=204)
-def join(request: Request, member_id: int, body: GroupRef, who: Principal = Depends(require(Perm.WRITE))) -> None:
+def join(request: Request, member_id: Id, body: GroupRef, who: Principal = Depends(require(Perm.WRITE))) -> None:
     rt = runtime(request)
     with rt.tx() as s:
         m = service.get_member(s, who.workspace_id, member_id)
@@ -94,7 +95,7 @@ def join(request: Request, member_id: int, body: GroupRef, who: Principal = Depe
 
 
 @router.post("/members/{member_id}/leave", status_code=204)
-def leave(request: Request, member_id: int, body: GroupRef, who: Principal = Depends(require(Perm.WRITE))) -> None:
+def leave(request: Request, member_id: Id, body: GroupRef, who: Principal = Depends(require(Perm.WRITE))) -> None:
     rt = runtime(request)
     with rt.tx() as s:
         m = service.get_member(s, who.workspace_id, member_id)
@@ -104,7 +105,7 @@ def leave(request: Request, member_id: int, body: GroupRef, who: Principal = Dep
 
 
 @router.get("/members/{member_id}/feed", response_model=list[MessageOut])
-def feed(request: Request, member_id: int, who: Principal = Depends(require(Perm.READ))) -> list[MessageOut]:
+def feed(request: Request, member_id: Id, who: Principal = Depends(require(Perm.READ))) -> list[MessageOut]:
     with runtime(request).tx() as s:
         m = service.get_member(s, who.workspace_id, member_id)
         return [MessageOut.model_validate(x, from_attributes=True) for x in service.feed(s, who.workspace_id, m)]

@@ -17,7 +17,7 @@ from siyu.communities import service as communities
 from siyu.connectors.registry import ConnectorRegistry
 from siyu.contacts import identities
 from siyu.events import service as events
-from siyu.kit.errors import Invalid, NotFound
+from siyu.kit.errors import Conflict, Invalid, NotFound
 from siyu.kit.ids import new_key
 from siyu.models import Action, Group, Identity, Membership, SandboxMember, SandboxMessage, Workspace
 
@@ -59,7 +59,13 @@ def _contact_id(session: Session, ws: int, member: SandboxMember, now: datetime)
 
 
 def join(session: Session, ws: int, member: SandboxMember, group: Group, *, now: datetime) -> Membership:
+    """Like a platform, the sandbox lets nobody into a group at capacity."""
     cid = _contact_id(session, ws, member, now)
+    current = communities.active_membership(session, group.id, cid)
+    if current is not None:
+        return current
+    if communities.occupancy(session, [group.id]).get(group.id, 0) >= group.capacity:
+        raise Conflict(f"group {group.name!r} is full", code="group_full")
     m, _ = communities.join(session, ws, group, cid, now=now, scene="invite")
     return m
 

@@ -13,13 +13,13 @@ from siyu.acquisition.schemas import ChannelCodeIn, ChannelCodePatch
 from siyu.auth import service as auth
 from siyu.auth.roles import Perm
 from siyu.auth.service import Principal
+from siyu.auth.web import require, runtime
 from siyu.communities import service as communities
 from siyu.console import queries
 from siyu.console.render import N_, done, flash, render
 from siyu.console.views.common import form_data, integer, lines, parse, text
 from siyu.contacts import service as contacts
 from siyu.kit.errors import NotFound
-from siyu.kit.web import require, runtime
 
 router = APIRouter()
 KINDS = ("channel", "store", "salesperson")

@@ -11,11 +11,11 @@ from starlette.datastructures import FormData
 from siyu.auth import service as auth
 from siyu.auth.roles import Perm
 from siyu.auth.service import Principal
+from siyu.auth.web import require, runtime
 from siyu.communities import rules_text, service
 from siyu.communities.schemas import ROLES, CommunityIn, CommunityPatch, GroupIn, RoleIn, Rules
 from siyu.console.render import N_, done, flash, render
 from siyu.console.views.common import form_data, integer, options, parse, text
-from siyu.kit.web import require, runtime
 from siyu.models import Community
 
 router = APIRouter()

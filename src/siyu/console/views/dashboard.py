@@ -9,12 +9,12 @@ from fastapi.responses import HTMLResponse
 
 from siyu.auth.roles import Perm
 from siyu.auth.service import Principal
+from siyu.auth.web import require_any, runtime
 from siyu.communities import service as communities
 from siyu.console import queries
 from siyu.console.render import render, zone
 from siyu.delivery import service as outbox
 from siyu.engagement.alerts import service as alerts
-from siyu.kit.web import require_any, runtime
 
 router = APIRouter()
 STATES = ("planned", "sending", "retry", "sent", "task_open", "task_done", "failed", "expired")

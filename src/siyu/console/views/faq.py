@@ -12,13 +12,13 @@ from starlette.datastructures import FormData
 from siyu.auth import service as auth
 from siyu.auth.roles import Perm
 from siyu.auth.service import Principal
+from siyu.auth.web import require, runtime
 from siyu.communities import service as communities
 from siyu.console import queries
 from siyu.console.render import N_, done, flash, render
 from siyu.console.views.common import form_data, integer, lines, options, parse, text
 from siyu.engagement.faq import service
 from siyu.engagement.faq.schemas import Config, EntryIn, EntryPatch, QuickReplyIn
-from siyu.kit.web import require, runtime
 
 router = APIRouter()
 

@@ -7,11 +7,11 @@ from fastapi.responses import HTMLResponse
 
 from siyu.auth.roles import Perm
 from siyu.auth.service import Principal
+from siyu.auth.web import require, runtime
 from siyu.communities import service
-from siyu.connectors.sandbox import service as sandbox
 from siyu.console import queries
 from siyu.console.render import render
-from siyu.kit.web import require, runtime
+from siyu.sandbox import service as sandbox
 
 router = APIRouter()
 

@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 from siyu.auth import service as auth
 from siyu.auth.roles import Perm
 from siyu.auth.service import Principal
+from siyu.auth.web import require, runtime
 from siyu.communities import service as communities
 from siyu.console import queries
 from siyu.console.render import N_, done, flash, render, zone
@@ -23,7 +24,6 @@ from siyu.engagement.interaction import service
 from siyu.engagement.interaction.schemas import KINDS, InteractionIn
 from siyu.engagement.interaction.triggers import label
 from siyu.kit.errors import Invalid
-from siyu.kit.web import require, runtime
 from siyu.models import Group, Interaction
 
 router = APIRouter()

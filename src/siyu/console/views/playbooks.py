@@ -11,12 +11,12 @@ from starlette.datastructures import FormData
 from siyu.auth import service as auth
 from siyu.auth.roles import Perm
 from siyu.auth.service import Principal
+from siyu.auth.web import require, runtime
 from siyu.communities import service as communities
 from siyu.console import queries
 from siyu.console.render import N_, done, flash, render
 from siyu.console.views.common import form_data, integer, text
 from siyu.kit.errors import Invalid
-from siyu.kit.web import require, runtime
 from siyu.playbooks import loader, runner
 
 router = APIRouter()

@@ -15,17 +15,17 @@ from siyu.acquisition import service as acquisition
 from siyu.auth import service as auth
 from siyu.auth.roles import Perm
 from siyu.auth.service import Principal
+from siyu.auth.web import require, runtime
 from siyu.communities import service as communities
 from siyu.communities.schemas import Question
-from siyu.connectors.sandbox import service as sandbox
 from siyu.console import queries
 from siyu.console.render import N_, done, flash, render
 from siyu.console.views.common import form_data, integer, text
 from siyu.delivery import service as outbox
 from siyu.engagement import welcome
 from siyu.kit.errors import Invalid
-from siyu.kit.web import require, runtime
 from siyu.models import Group, SandboxMember, Workspace
+from siyu.sandbox import service as sandbox
 
 router = APIRouter()
 
@@ -204,8 +204,8 @@ def outbox_fragment(request: Request, who: Principal = Depends(require(Perm.READ
 @router.post("/sandbox/tasks/{action_id:int}/done", response_class=HTMLResponse)
 def complete_task(request: Request, action_id: int, who: Principal = Depends(require(Perm.WRITE))) -> HTMLResponse:
     rt = runtime(request)
+    a = outbox.complete_task(rt.sessions, rt.connectors, who.workspace_id, action_id, rt.clock.now())
     with rt.tx() as s:
-        a = outbox.complete_task(s, rt.connectors, who.workspace_id, action_id, rt.clock.now())
         auth.audit(s, who, "action.complete", "action", a.id, now=rt.clock.now())
     with rt.tx() as s:
         return render(request, "sandbox/_outbox.html", **_outbox(s, who.workspace_id))

@@ -39,13 +39,13 @@ def on_message(session: Session, ev: StoredEvent) -> str:
     reason = "below_threshold"
     if out == "reply":
         limit = int(ctx.switch_value("faq_rate_per_minute", cfg.rate_per_minute))
-        if service.replies_in_last_minute(session, ev.workspace_id, ctx.group.id, ev.occurred_at) < limit:
+        if service.replies_in_last_minute(session, ev.workspace_id, ctx.group.id, ev.clock) < limit:
             service.plan_reply(session, ev.workspace_id, group=ctx.group, contact=ctx.contact,
                                message_event_id=ev.id, entry_id=m.entry.id, answer=m.entry.answer, score=m.score,
-                               method=m.method, now=ev.occurred_at)
+                               method=m.method, now=ev.clock)
             return "replied"
         reason = "rate_limited"
-    events.record(session, ev.workspace_id, "faq.suggested", now=ev.occurred_at, source_key=f"faq-suggest:{ev.id}",
+    events.record(session, ev.workspace_id, "faq.suggested", now=ev.clock, source_key=f"faq-suggest:{ev.id}",
                   contact_id=ctx.contact.id, group_id=ctx.group.id,
                   payload={"message_event_id": ev.id, "entry_id": m.entry.id, "score": m.score, "method": m.method,
                            "reason": reason, "text": ctx.text[:EXCERPT]})

@@ -426,7 +426,7 @@ def on_message(session: Session, ev: StoredEvent) -> None:
     group = session.get(Group, ev.group_id)
     if group is None or activity.not_counted(session, group, ev.contact_id, roles=("robot",)):
         return
-    now = ev.occurred_at
+    now = ev.clock
     for ia, arg in matched:
         ia = _lock(session, ev.workspace_id, ia.id)
         if ia.status != "open":

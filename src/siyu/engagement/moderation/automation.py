@@ -133,7 +133,7 @@ def step_for(cfg: Rules, start: str, prior: int) -> str:
 
 def decide(session: Session, ctx: mctx.MessageContext, cfg: Rules, found: list[Violation]) -> ModerationDecision:
     ev = ctx.event
-    now = ev.occurred_at
+    now = ev.clock
     worst = max(found, key=lambda v: STEPS.index(v.step))
     prior = session.scalar(select(func.count()).select_from(ModerationDecision).where(
         ModerationDecision.workspace_id == ev.workspace_id, ModerationDecision.contact_id == ctx.contact.id,
@@ -185,7 +185,7 @@ def _complaint(session: Session, ctx: mctx.MessageContext) -> None:
     ev = ctx.event
     alerts.raise_alert(
         session, ev.workspace_id, kind="complaint", key=f"complaint:{ev.id}", group_id=ctx.group.id,
-        now=ev.occurred_at,
+        now=ev.clock,
         message=f"{ctx.nickname} 在「{ctx.group.name}」：{ctx.text[:EXCERPT]}",
         detail={"contact_id": ctx.contact.id, "words": words[:10], "message_event_id": ev.id,
                 "owner": ctx.group.owner},

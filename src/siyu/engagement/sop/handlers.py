@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from siyu.engagement.sop import content, gating
 from siyu.events.hooks import INTERACTION, StoredEvent, on
-from siyu.models import Workspace
 
 UNLOCK_PRIORITY = INTERACTION + 10
 
@@ -20,6 +19,4 @@ def unlock_keyword(session: Session, ev: StoredEvent) -> None:
     text = str(ev.payload.get("text", "")).strip().lower()
     if text not in content.UNLOCK_KEYWORDS or ev.group_id is None or ev.contact_id is None:
         return
-    w = session.get(Workspace, ev.workspace_id)
-    base = str((w.settings or {}).get("base_url", "")) if w is not None else ""
-    gating.on_keyword(session, ev.workspace_id, ev.group_id, ev.contact_id, now=ev.occurred_at, base_url=base)
+    gating.on_keyword(session, ev.workspace_id, ev.group_id, ev.contact_id, now=ev.clock)
