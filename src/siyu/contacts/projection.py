@@ -28,10 +28,11 @@ def relationship(session: Session, ev: StoredEvent) -> None:
               "as_of": ev.occurred_at, "as_of_event_id": ev.id}
     if added:
         values["channel_state"] = ev.payload.get("state")
-    fresh = session.execute(insert_ignore(session, RELATIONSHIPS, ["contact_id", "staff"]), [{
-        "workspace_id": ev.workspace_id, "contact_id": ev.contact_id, "staff": staff, "since": ev.occurred_at,
-        "channel_state": ev.payload.get("state") if added else None, **values}]).rowcount  # type: ignore[attr-defined]
-    if fresh:
+    fresh = session.execute(insert_ignore(session, RELATIONSHIPS, ["contact_id", "staff"]).values(
+        workspace_id=ev.workspace_id, contact_id=ev.contact_id, staff=staff, since=ev.occurred_at,
+        **{"channel_state": ev.payload.get("state") if added else None, **values})
+        .returning(RELATIONSHIPS.c.id)).first()
+    if fresh is not None:
         return
     row = session.scalar(select(ContactRelationship).where(ContactRelationship.contact_id == ev.contact_id,
                                                            ContactRelationship.staff == staff).with_for_update())
