@@ -26,9 +26,10 @@ from siyu.events.keys import source_hash
 from siyu.kit.db import SQLITE_PRAGMAS
 
 TABLE = "bench_raw_events"
-COLUMNS = "workspace_id, type, contact_id, group_id, occurred_at, received_at, source_key, source_hash, payload"
-SQLITE_INSERT = f"INSERT INTO {TABLE} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-PG_INSERT = f"INSERT INTO {TABLE} ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+COLUMNS = ("workspace_id, type, contact_id, group_id, occurred_at, received_at, source_key, source_hash, payload, "
+           "live")
+SQLITE_INSERT = f"INSERT INTO {TABLE} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+PG_INSERT = f"INSERT INTO {TABLE} ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 
 
 def _sqlite_ts(value: datetime) -> str:
@@ -50,7 +51,7 @@ def to_rows(events: list[dict[str, Any]], contacts: dict[str, int], *, workspace
             occ, rec = occurred, now
         rows.append((workspace_id, ev["type"], contacts[ev["contact"]["external_id"]], None, occ, rec,
                      ev["source_key"], source_hash(workspace_id, ev["source_key"]),
-                     orjson.dumps(ev["payload"]).decode()))
+                     orjson.dumps(ev["payload"]).decode(), 1 if dialect == "sqlite" else True))
     return rows
 
 
