@@ -41,7 +41,10 @@ def record(session: Session, ev: StoredEvent, automation: str, exc: BaseExceptio
     ).first()
     if row is None:
         return
-    raise_alert(session, ev.workspace_id, kind="automation_failed", key=f"automation_failed:{row[0]}",
+    # One alert per automation and hour, however many events it failed on: a broken automation in a busy
+    # workspace must not bury every other alert; each failure is listed under it on the Alerts page.
+    hour = now.strftime("%Y%m%d%H")
+    raise_alert(session, ev.workspace_id, kind="automation_failed", key=f"automation_failed:{automation}:{hour}",
                 group_id=ev.group_id, now=now,
                 message=f"{automation.rsplit('.', 1)[-1]} failed on {ev.type} #{ev.id}: {_error(exc)}",
                 detail={"failure_id": row[0], "event_id": ev.id, "event_type": ev.type, "automation": automation})
