@@ -13,13 +13,15 @@ from sqlalchemy import Engine, create_engine
 from siyu.events import service
 from siyu.kit import migrate
 from siyu.kit.db import Base, make_engine, make_sessionmaker, transaction
+from siyu.kit.search_index import include_object
 from tests.conftest import BACKEND
 
 
 def test_migrations_match_models(db_url: str) -> None:
     engine = create_engine(db_url)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"include_object": include_object}),
+                                Base.metadata)
     engine.dispose()
     assert diff == [], diff
 

@@ -122,5 +122,5 @@ def revoke(request: Request, token_id: Id, who: Principal = Depends(require(Perm
 def audit_log(request: Request, offset: Offset = 0, limit: int = 50,
               who: Principal = Depends(require(Perm.ADMIN))) -> list[AuditOut]:
     with runtime(request).tx() as s:
-        page = service.audit_log(s, who.workspace_id, offset, limit)
+        page = service.audit_log(s, who.workspace_id, limit=limit)
         return [AuditOut.model_validate(a, from_attributes=True) for a in page.items]

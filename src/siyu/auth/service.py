@@ -23,7 +23,7 @@ from siyu.auth.roles import ROLE_NAMES, own_contacts_only
 from siyu.kit.clock import utcnow
 from siyu.kit.db import insert_ignore
 from siyu.kit.errors import Conflict, Invalid, NotFound
-from siyu.kit.pagination import Page, clamp
+from siyu.kit.pagination import Page, keyset
 from siyu.models import ApiToken, AuditEntry, User
 
 _hasher = PasswordHasher()
@@ -186,12 +186,10 @@ def audit(session: Session, who: Principal, action: str, object_type: str, objec
                            object_type=object_type, object_id=str(object_id), detail=detail or {}, at=now))
 
 
-def audit_log(session: Session, ws: int, offset: int = 0, limit: int = 50) -> Page[AuditEntry]:
-    offset, limit = clamp(offset, limit)
+def audit_log(session: Session, ws: int, *, cursor: str | None = None, limit: int = 50) -> Page[AuditEntry]:
+    """Newest first."""
     q = select(AuditEntry).where(AuditEntry.workspace_id == ws)
-    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    items = list(session.scalars(q.order_by(AuditEntry.id.desc()).offset(offset).limit(limit)))
-    return Page(items, total, offset, limit)
+    return keyset(session, q, [AuditEntry.id], cursor=cursor, limit=limit, key=lambda e: [e.id])
 
 
 def ensure_first_admin(session: Session, ws: int) -> str | None:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select, table
 from sqlalchemy.orm import Session
 
 from siyu.events import service as events
-from siyu.kit.db import insert_ignore
+from siyu.kit.db import dialect_name, insert_ignore
 from siyu.kit.errors import Invalid, NotFound
-from siyu.kit.pagination import Page, clamp
+from siyu.kit.pagination import Page, keyset
 from siyu.kit.params import INT64_MAX
+from siyu.kit.search_index import indexable_on_sqlite, like_pattern
 from siyu.models import Contact, ContactTag, Identity, Tag, TagGroup
 
 
@@ -22,28 +24,52 @@ def get(session: Session, ws: int, contact_id: int) -> Contact:
     return c
 
 
-def search(session: Session, ws: int, *, q: str = "", tag_id: int | None = None, offset: int = 0,
+def search(session: Session, ws: int, *, q: str = "", tag_id: int | None = None, cursor: str | None = None,
            limit: int = 50, owner: int | None = None) -> Page[Contact]:
-    """Live contacts by name, platform id or id, and tag; `owner` (a user id) keeps only the contacts assigned to
-    that user — what a sales principal sees (`Principal.contact_owner`)."""
-    offset, limit = clamp(offset, limit)
+    """Live contacts, newest first, by a fragment of the name or a platform id (any case; indexed, see
+    `kit/search_index`), or the id, and by tag; `owner` (a user id) keeps only the contacts assigned to that
+    user — what a sales principal sees (`Principal.contact_owner`)."""
     query = select(Contact).where(Contact.workspace_id == ws, Contact.merged_into_id.is_(None))
     if owner is not None:
         query = query.where(Contact.owner_user_id == owner)
-    if q:
-        like = f"%{q.strip()}%"
-        by_identity = select(Identity.contact_id).where(Identity.workspace_id == ws,
-                                                        Identity.external_id.ilike(like))
-        # Case-insensitive on both backends (PostgreSQL's LIKE is not): "Wang" finds "wang@example.com".
-        cond: list[ColumnElement[bool]] = [Contact.display_name.ilike(like), Contact.id.in_(by_identity)]
-        if q.strip().isdigit() and int(q.strip()) <= INT64_MAX:  # a longer number is no id (and overflows SQL)
-            cond.append(Contact.id == int(q.strip()))
+    fragment = q.strip()
+    if fragment:
+        cond: list[ColumnElement[bool]] = [Contact.id.in_(matching_names(session, ws, fragment)),
+                                           Contact.id.in_(matching_identities(session, ws, fragment))]
+        if fragment.isdigit() and int(fragment) <= INT64_MAX:  # a longer number is no id (and overflows SQL)
+            cond.append(Contact.id == int(fragment))
         query = query.where(or_(*cond))
     if tag_id is not None:
         query = query.where(Contact.id.in_(select(ContactTag.contact_id).where(ContactTag.tag_id == tag_id)))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    items = list(session.scalars(query.order_by(Contact.id.desc()).offset(offset).limit(limit)))
-    return Page(items, total, offset, limit)
+    return keyset(session, query, [Contact.id], cursor=cursor, limit=limit, key=lambda c: [c.id])
+
+
+def count(session: Session, ws: int, *, owner: int | None = None) -> int:
+    query = select(func.count()).select_from(Contact).where(Contact.workspace_id == ws,
+                                                            Contact.merged_into_id.is_(None))
+    if owner is not None:
+        query = query.where(Contact.owner_user_id == owner)
+    return int(session.scalar(query) or 0)
+
+
+def matching_names(session: Session, ws: int, fragment: str) -> Select[int]:
+    """Ids of contacts whose display name contains `fragment`."""
+    if dialect_name(session) == "sqlite" and indexable_on_sqlite(fragment):
+        hits: Select[Any] = select(literal_column("rowid")).select_from(table("contacts_search")).where(
+            literal_column("display_name").like(f"%{fragment}%"))
+        return select(Contact.id).where(Contact.id.in_(hits))
+    return select(Contact.id).where(Contact.workspace_id == ws,
+                                    Contact.display_name.ilike(like_pattern(fragment), escape="\\"))
+
+
+def matching_identities(session: Session, ws: int, fragment: str) -> Select[int]:
+    """Ids of contacts with a platform id containing `fragment`."""
+    if dialect_name(session) == "sqlite" and indexable_on_sqlite(fragment):
+        hits: Select[Any] = select(literal_column("rowid")).select_from(table("identities_search")).where(
+            literal_column("external_id").like(f"%{fragment}%"))
+        return select(Identity.contact_id).where(Identity.id.in_(hits), Identity.workspace_id == ws)
+    return select(Identity.contact_id).where(Identity.workspace_id == ws,
+                                             Identity.external_id.ilike(like_pattern(fragment), escape="\\"))
 
 
 def identities_of(session: Session, contact_id: int) -> list[Identity]:

@@ -5,6 +5,7 @@ from sqlalchemy import engine_from_config, pool
 
 import siyu.models  # noqa: F401  (registers every table)
 from siyu.kit.db import Base
+from siyu.kit.search_index import include_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -23,7 +24,8 @@ def run_migrations_online() -> None:
 
 
 def _run(connection: object) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)  # type: ignore[arg-type]
+    context.configure(connection=connection, target_metadata=target_metadata,  # type: ignore[arg-type]
+                      render_as_batch=True, include_object=include_object)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -34,7 +34,7 @@ def _page(request: Request, s: Session, who: Principal) -> dict[str, Any]:
         "data_dir": str(settings.data_dir),
     }
     return {"users": auth.users(s, who.workspace_id), "tokens": auth.tokens(s, who.workspace_id),
-            "audit": auth.audit_log(s, who.workspace_id, 0, 100).items, "info": info, "roles": ROLE_NAMES,
+            "audit": auth.audit_log(s, who.workspace_id, limit=100).items, "info": info, "roles": ROLE_NAMES,
             "me": who}
 
 

@@ -33,7 +33,7 @@ def moderation_page(request: Request, offset: int = 0,
                     who: Principal = Depends(require(Perm.READ))) -> HTMLResponse:
     ws = who.workspace_id
     with runtime(request).tx() as s:
-        page = service.decisions(s, ws, offset=offset, limit=50)
+        page = service.decisions(s, ws, limit=50)
         names = queries.group_names(s, {d.group_id for d, _ in page.items if d.group_id})
         lists = [service.word_list_out(w) for w in service.word_lists(s, ws)]
         return render(request, "moderation/page.html", nav="moderation", page=page, group_names=names,

@@ -128,8 +128,7 @@ def list_decisions(request: Request, contact_id: Id64 | None = None,
                    offset: Offset = Query(0, ge=0), limit: int = Query(50, ge=1, le=200),
                    who: Principal = Depends(require(Perm.READ))) -> list[DecisionOut]:
     with runtime(request).tx() as s:
-        page = service.decisions(s, who.workspace_id, contact_id=contact_id, status=status, offset=offset,
-                                 limit=limit)
+        page = service.decisions(s, who.workspace_id, contact_id=contact_id, status=status, limit=limit)
         return [service.decision_out(d, c) for d, c in page.items]
 
 

@@ -27,7 +27,7 @@ from siyu.engagement.moderation.schemas import (
 from siyu.events import schemas as event_schemas
 from siyu.events import service as events
 from siyu.kit.errors import Conflict, Invalid, NotFound
-from siyu.kit.pagination import Page, clamp
+from siyu.kit.pagination import Page, keyset
 from siyu.models import Action, Contact, ModerationDecision, ModerationExemption, WordList, Workspace
 
 MAX_WORDS = 100_000
@@ -200,17 +200,22 @@ def remove_exemption(session: Session, ws: int, exemption_id: int) -> None:
 
 
 def decisions(session: Session, ws: int, *, contact_id: int | None = None, status: str | None = None,
-              offset: int = 0, limit: int = 50) -> Page[tuple[ModerationDecision, Contact]]:
-    offset, limit = clamp(offset, limit)
+              cursor: str | None = None, limit: int = 50) -> Page[tuple[ModerationDecision, Contact]]:
+    """Newest first."""
     q = select(ModerationDecision, Contact).join(Contact, Contact.id == ModerationDecision.contact_id).where(
         ModerationDecision.workspace_id == ws)
     if contact_id is not None:
         q = q.where(ModerationDecision.contact_id == contact_id)
     if status is not None:
         q = q.where(ModerationDecision.status == status)
-    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    rows = session.execute(q.order_by(ModerationDecision.id.desc()).offset(offset).limit(limit)).all()
-    return Page([(d, c) for d, c in rows], total, offset, limit)
+    page = keyset(session, q, [ModerationDecision.id], cursor=cursor, limit=limit, key=lambda r: [r[0].id],
+                  scalars=False)
+    return Page([(d, c) for d, c in page.items], page.next_cursor)
+
+
+def count_decisions(session: Session, ws: int) -> int:
+    return int(session.scalar(select(func.count()).select_from(ModerationDecision)
+                              .where(ModerationDecision.workspace_id == ws)) or 0)
 
 
 def decision_out(d: ModerationDecision, c: Contact) -> DecisionOut:
