@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from siyu.contacts import identity_cache
 from siyu.kit.db import allocate_ids, insert_ignore, select_in
 from siyu.kit.errors import Conflict, NotFound
-from siyu.models import Contact, ContactTag, Identity, Membership
+from siyu.models import Contact, ContactRelationship, ContactTag, Identity, Membership
 
 CHUNK = 500
 IDENTITIES = Identity.__table__
@@ -134,14 +134,26 @@ def merge(session: Session, ws: int, *, keep: int, absorb: int, now: datetime) -
     session.execute(update(Identity).where(Identity.contact_id == absorb).values(contact_id=keep))
     identity_cache.bump(session, ws)
     session.execute(update(Contact).where(Contact.merged_into_id == absorb).values(merged_into_id=keep))
+    # One open stay per member and group (uq_memberships_open): where both were in a group, the kept contact's
+    # stay goes on and the absorbed one's ends now.
+    kept_groups = select(Membership.group_id).where(Membership.contact_id == keep, Membership.left_at.is_(None))
+    session.execute(update(Membership).where(Membership.contact_id == absorb, Membership.left_at.is_(None),
+                                             Membership.group_id.in_(kept_groups)).values(left_at=now))
     session.execute(update(Membership).where(Membership.contact_id == absorb).values(contact_id=keep))
-    for tag_id, source in session.execute(
-        select(ContactTag.tag_id, ContactTag.source).where(ContactTag.contact_id == absorb)
+    for tag_id, source, since in session.execute(
+        select(ContactTag.tag_id, ContactTag.source, ContactTag.created_at).where(ContactTag.contact_id == absorb)
     ).all():
         session.execute(insert_ignore(session, ContactTag.__table__, ["contact_id", "tag_id"]),
-                        [{"contact_id": keep, "tag_id": tag_id, "source": source, "created_at": now}])
+                        [{"contact_id": keep, "tag_id": tag_id, "source": source, "created_at": since}])
     session.execute(delete(ContactTag).where(ContactTag.contact_id == absorb))
+    # Relationships with staff: the kept contact's stands where both had one with the same staff member.
+    kept_staff = select(ContactRelationship.staff).where(ContactRelationship.contact_id == keep)
+    session.execute(delete(ContactRelationship).where(ContactRelationship.contact_id == absorb,
+                                                      ContactRelationship.staff.in_(kept_staff)))
+    session.execute(update(ContactRelationship).where(ContactRelationship.contact_id == absorb)
+                    .values(contact_id=keep))
     a.merged_into_id = keep
+    k.owner_user_id = k.owner_user_id or a.owner_user_id
     k.blacklisted = k.blacklisted or a.blacklisted
     if not k.display_name:
         k.display_name = a.display_name

@@ -146,9 +146,8 @@ def apply_tags(session: Session, ws: int, contact_id: int, tag_ids: list[int], *
     new = [t for t in dict.fromkeys(tag_ids) if t not in have]
     if not new:
         return []
-    session.execute(insert_ignore(session, ContactTag.__table__, ["contact_id", "tag_id"]),
-                    [{"contact_id": contact_id, "tag_id": t, "source": source, "created_at": now} for t in new])
     labels = [tag_label(session, t) for t in new]
+    # The rows come from the event, through the tag projection (`contacts/projection.py`): one path for every source.
     events.record(session, ws, "contact.tagged", now=now, contact_id=contact_id,
                   payload={"tags": labels, "source": source})
     return labels
@@ -159,6 +158,5 @@ def remove_tag(session: Session, ws: int, contact_id: int, tag_id: int, *, now: 
     if row is None:
         raise NotFound("contact does not have this tag", code="tag_not_on_contact")
     label = tag_label(session, tag_id)
-    session.delete(row)
     events.record(session, ws, "contact.untagged", now=now, contact_id=contact_id,
                   payload={"tags": [label], "source": "manual"})

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, with_config
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, with_config
 from typing_extensions import TypedDict  # pydantic needs this one, not typing's, before Python 3.12
 
 MAX_KEY = 200
@@ -75,9 +75,19 @@ class MessagePosted(Payload):
     message_id: int | None = None
 
 
+def _tag_label(label: str) -> str:
+    group, _, name = label.replace("：", ":").partition(":")
+    group, name = group.strip(), name.strip()
+    if not (1 <= len(group) <= 30 and 1 <= len(name) <= 30):
+        raise ValueError("a tag is 'group:name', each part 1 to 30 characters")
+    return f"{group}:{name}"
+
+
 class Tagged(Payload):
-    tags: list[str]
-    source: str = "manual"
+    """Tags given or taken, as 'group:name' labels (a tag that does not exist yet is created)."""
+
+    tags: list[Annotated[str, AfterValidator(_tag_label)]] = Field(min_length=1, max_length=100)
+    source: str = Field(default="manual", max_length=64)
 
 
 class Merged(Payload):
