@@ -18,6 +18,7 @@ from siyu.console import queries
 from siyu.console.render import N_, done, flash, render
 from siyu.console.views.common import form_data, integer, parse, text
 from siyu.contacts import commands, owners, service
+from siyu.contacts import projection as relationships
 from siyu.contacts.schemas import ContactPatch, TagIn
 from siyu.edge.work import Work, edge_router, work
 from siyu.events import service as events
@@ -74,6 +75,7 @@ def contact_detail(request: Request, contact_id: int, w: Work = Depends(work(Per
     users = owners.assignable_users(s, ws) if allowed(w.who.role, Perm.WRITE) else []
     return render(request, "contacts/detail.html", nav="contacts", contact=c, identities=service.identities_of(s, c.id),
                   tags=service.tags_of(s, c.id), memberships=memberships, timeline=timeline, names=names,
+                  relationships=relationships.of_contact(s, c.id),
                   merged_into=merged_into, owner_name=owner_name, users=users)
 
 
