@@ -140,3 +140,25 @@ def test_a_removal_on_the_platform_comes_back_as_a_leave_event(rt: Runtime, api:
         stay = s.scalar(select(Membership).where(Membership.group_id == gid))
     assert [e.payload["quit_scene"] for e in left] == ["removed"]
     assert stay is not None and stay.left_at == t and stay.leave_event_id == left[0].id
+
+
+def test_facts_may_name_their_group_by_its_platform_id_in_any_order(rt: Runtime, api: Any) -> None:
+    """A connector knows the chat id, not siyu's: the join is kept although the group's own callback is late."""
+    client, t = api(), rt.clock.now()
+    chat = {"platform": "wecom", "external_id": "wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA"}
+    join = {"type": "group.member_joined", "source_key": "cb-join", "occurred_at": t.isoformat(), "group": chat,
+            "contact": {"platform": "wecom", "external_id": "wmA"}, "payload": {"join_scene": "qr"}}
+    assert _post(client, join)["stored"] == 1
+    with rt.read() as s:
+        g = s.scalars(select(Group).where(Group.external_id == chat["external_id"])).one()
+        assert g.name == chat["external_id"] and len(_stays(rt, g.id)) == 1
+    created = {"type": "group.created", "source_key": "cb-create", "occurred_at": (t - timedelta(minutes=1)).isoformat(),
+               "group": chat, "payload": {**chat, "name": "深圳宝妈群", "owner": "zhangsan"}}
+    assert _post(client, created)["stored"] == 1
+    with rt.read() as s:
+        g = s.get(Group, g.id)
+        assert (g.name, g.owner) == ("深圳宝妈群", "zhangsan")
+        assert s.scalar(select(func.count()).select_from(Group)) == 1
+    both = {**join, "source_key": "x", "group_id": g.id}
+    r = client.post("/api/v1/events", json={"events": [both]})
+    assert r.status_code == 422 and r.json()["results"][0]["code"] == "invalid_event"

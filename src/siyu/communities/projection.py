@@ -19,6 +19,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from siyu.communities import refs
 from siyu.events.hooks import StoredEvent, projects
 from siyu.kit.db import insert_ignore
 from siyu.kit.ids import new_key
@@ -116,10 +117,16 @@ def refresh_status(session: Session, group_id: int) -> None:
 @projects("group.created")
 def group_created(session: Session, ev: StoredEvent) -> None:
     p = ev.payload
-    exists = session.scalar(select(Group.id).where(Group.workspace_id == ev.workspace_id,
-                                                   Group.platform == p["platform"],
-                                                   Group.external_id == p["external_id"]))
+    exists = session.scalar(select(Group).where(Group.workspace_id == ev.workspace_id,
+                                                Group.platform == p["platform"],
+                                                Group.external_id == p["external_id"]))
     if exists is not None:
+        if (exists.settings or {}).get(refs.UNSEEN):  # first seen in a member's fact: now we know what it is
+            exists.name, exists.owner = p["name"], p.get("owner", "")
+            exists.community_id = exists.community_id or p.get("community_id")
+            exists.capacity = p.get("capacity") or exists.capacity
+            exists.created_at = min(exists.created_at, ev.occurred_at)
+            exists.settings = {"name_as_of": ev.occurred_at.isoformat()}
         return
     values: dict[str, object] = {
         "workspace_id": ev.workspace_id, "community_id": p.get("community_id"), "platform": p["platform"],

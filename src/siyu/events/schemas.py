@@ -172,6 +172,14 @@ class IdentityRef(TypedDict):
 
 
 @with_config(ConfigDict(extra="forbid"))
+class GroupRef(TypedDict):
+    """A group by its platform id (created on first sight, `communities/refs.py`)."""
+
+    platform: Annotated[str, Field(min_length=1, max_length=32)]
+    external_id: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+@with_config(ConfigDict(extra="forbid"))
 class EventIn(TypedDict):
     """One event as clients send it. `contact` is an id or an identity (created on first sight).
 
@@ -186,6 +194,7 @@ class EventIn(TypedDict):
     contact_id: NotRequired[int | None]
     contact: NotRequired[IdentityRef | None]
     group_id: NotRequired[int | None]
+    group: NotRequired[GroupRef | None]
     payload: NotRequired[dict[str, Any]]
     #: live (default: automations react) or history (imports, syncs: state and counts only).
     mode: NotRequired[Literal["live", "history"] | None]

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from siyu.communities import refs as communities_refs
 from siyu.contacts import identities
 from siyu.events import hooks, rollup, validation
 from siyu.events.keys import source_hash, source_hashes
@@ -48,6 +49,7 @@ class _Accepted:
     identity: list[tuple[str, str] | None] = field(default_factory=list)
     display_name: list[str | None] = field(default_factory=list)
     live: list[bool] = field(default_factory=list)
+    group_ref: list[tuple[str, str] | None] = field(default_factory=list)
 
     def keep(self, mask: list[bool]) -> None:
         for name in self.__slots__:
@@ -94,6 +96,10 @@ def ingest(
         if contact_id is not None and contact is not None:
             results[i] = EventResult(i, "rejected", code="invalid_event", reason="give contact_id or contact, not both")
             continue
+        group = ev.get("group")
+        if group is not None and ev.get("group_id") is not None:
+            results[i] = EventResult(i, "rejected", code="invalid_event", reason="give group_id or group, not both")
+            continue
         key = ev.get("source_key")
         if key is None:
             key = f"{idempotency_key}:{i}"[:MAX_KEY] if idempotency_key else new_key()
@@ -112,6 +118,7 @@ def ingest(
         acc.payload.append(payload)
         acc.identity.append((contact["platform"], contact["external_id"]) if contact else None)
         acc.display_name.append(contact.get("display_name") if contact else None)
+        acc.group_ref.append((group["platform"], group["external_id"]) if group else None)
 
     _resolve_subjects(session, workspace_id, acc, results, now)
     n = len(acc.index)
@@ -139,6 +146,10 @@ def _resolve_subjects(session: Session, ws: int, acc: _Accepted, results: list[E
     found = identities.resolve_or_create(session, ws, refs, now=now) if refs else {}
     explicit = {cid for cid, ref in zip(acc.contact_id, acc.identity, strict=True) if ref is None and cid is not None}
     survivors = identities.survivors(session, ws, explicit) if explicit else {}
+    by_ref = communities_refs.resolve(session, ws, {r for r in acc.group_ref if r is not None}, now=now)
+    for j, ref in enumerate(acc.group_ref):
+        if ref is not None:
+            acc.group_id[j] = by_ref[ref]
     group_ids = {g for g in acc.group_id if g is not None}
     known_groups: set[int] = set()
     if group_ids:
