@@ -153,7 +153,8 @@ def test_facts_may_name_their_group_by_its_platform_id_in_any_order(rt: Runtime,
         g = s.scalars(select(Group).where(Group.external_id == chat["external_id"])).one()
         assert g.name == chat["external_id"] and len(_stays(rt, g.id)) == 1
     earlier = (t - timedelta(minutes=1)).isoformat()
-    created = {"type": "group.created", "source_key": "cb-create", "occurred_at": earlier, "group": chat, "payload": {**chat, "name": "深圳宝妈群", "owner": "zhangsan"}}
+    created = {"type": "group.created", "source_key": "cb-create", "occurred_at": earlier, "group": chat,
+               "payload": {**chat, "name": "深圳宝妈群", "owner": "zhangsan"}}
     assert _post(client, created)["stored"] == 1
     with rt.read() as s:
         g = s.get(Group, g.id)
