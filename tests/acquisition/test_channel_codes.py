@@ -55,7 +55,7 @@ def test_scan_creates_tags_attributes_and_routes_the_member(api: Any, rt: Any) -
     assert sorted(scan["tags_added"]) == ["渠道:门店", "门店:南山"]
     contact = c.get(f"/api/v1/contacts/{scan['contact_id']}").json()
     assert contact["display_name"] == "王会计" and sorted(contact["tags"]) == ["渠道:门店", "门店:南山"]
-    types = [e["type"] for e in c.get(f"/api/v1/contacts/{scan['contact_id']}/timeline").json()]
+    types = [e["type"] for e in c.get(f"/api/v1/contacts/{scan['contact_id']}/timeline").json()["items"]]
     assert {"contact.joined_via_channel", "group.member_joined", "contact.tagged", "action.sent"} <= set(types)
     with rt.tx() as s:
         m = s.scalar(select(Membership).where(Membership.contact_id == scan["contact_id"]))
@@ -78,7 +78,7 @@ def test_full_group_routes_to_a_new_group(api: Any) -> None:
         groups.append(r["group_id"])
     assert groups[:2] == [gid, gid]
     assert len(set(groups)) == 3
-    listed = c.get(f"/api/v1/groups?community_id={cid}").json()
+    listed = c.get(f"/api/v1/groups?community_id={cid}").json()["items"]
     assert [g["members"] for g in listed] == [2, 2, 1]
     assert listed[0]["status"] == "full"
     assert listed[2]["name"] == "会计圈 3" and listed[2]["capacity"] == 2

@@ -117,4 +117,12 @@ FRAMEWORK = ("/api/docs", "/api/openapi", "/redoc", "/docs", "/openapi", "/stati
 
 #: Requests that run several short transactions on purpose: they call a connector or hash a password between
 #: them, or await the body (ingest), so one request-long transaction would hold the database across the wait.
-NOT_A_UNIT_OF_WORK: set[str] = set()
+NOT_A_UNIT_OF_WORK: set[str] = {
+    "/api/v1/sop/broadcasts", "/calendar/broadcast",  # a broadcast commits chunk by chunk (resumable)
+    "/s/{token}",  # the public share redirect: nobody signed in, one write transaction for the click
+    # a sandbox member's act commits before the panel is read (it shows what the commit set off, e.g. the welcome)
+    "/sandbox/members/{member_id:int}/scan", "/sandbox/members/{member_id:int}/post",
+    "/sandbox/members/{member_id:int}/leave", "/sandbox/members/{member_id:int}/answer",
+    "/sandbox/tasks/{action_id:int}/done",  # completes an owner task: calls the platform
+    "/api/v1/actions/{action_id}/complete",  # the same over REST
+}

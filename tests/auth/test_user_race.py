@@ -15,7 +15,6 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy import event, func, select
-from sqlalchemy.orm import Session
 
 from siyu.app import create_app
 from siyu.models import User
@@ -43,17 +42,16 @@ def test_the_same_username_created_concurrently_gives_one_user_and_a_409(rt: Run
     first_inserted, release = threading.Event(), threading.Event()
     held = {"done": False}
 
-    def hold_first(session: Session, flush_context: Any) -> None:
+    def hold_first(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         # After the first request's INSERT of "dup", before its commit: let the second request start, wait for it.
-        # (Only the first flush that holds the new user is held: the second request starts after it.)
-        if held["done"]:
+        # (Only the first INSERT of a user is held: the second request starts after it.)
+        if held["done"] or not statement.lstrip().startswith("INSERT INTO users"):
             return
-        if any(isinstance(o, User) and o.username == "dup" for o in session.identity_map.values()):
-            held["done"] = True
-            first_inserted.set()
-            release.wait(10)
+        held["done"] = True
+        first_inserted.set()
+        release.wait(10)
 
-    event.listen(Session, "after_flush_postexec", hold_first)
+    event.listen(rt.engine, "after_cursor_execute", hold_first)
     results: dict[str, Any] = {}
 
     def create(name: str) -> None:
@@ -73,7 +71,7 @@ def test_the_same_username_created_concurrently_gives_one_user_and_a_409(rt: Run
         second.join(20)
     finally:
         release.set()
-        event.remove(Session, "after_flush_postexec", hold_first)
+        event.remove(rt.engine, "after_cursor_execute", hold_first)
 
     statuses = sorted(r.status_code for r in results.values())
     assert statuses == [201, 409], {k: (r.status_code, r.text) for k, r in results.items()}

@@ -31,7 +31,7 @@ def test_bad_community_input_is_a_clear_error_and_changes_nothing(api: Any) -> N
     assert dup.status_code == 409 and dup.json()["code"] == "community_name_taken"
     bad = c.post("/api/v1/communities", json={"name": "B", "type": "megagroup"})
     assert bad.status_code == 422 and bad.json()["code"] == "validation_error"
-    assert [x["name"] for x in c.get("/api/v1/communities").json()] == ["A"]
+    assert [x["name"] for x in c.get("/api/v1/communities").json()["items"]] == ["A"]
     assert c.get("/api/v1/communities/999").json()["code"] == "community_not_found"
 
 
@@ -64,4 +64,37 @@ def test_vest_accounts_and_robots_are_not_counted_as_members(api: Any, rt: Any) 
         community = service.get(s, 1, cid)
         assert service.member_counts(s, community) == {gid: 2}      # KOL counts, vest and robot do not
         assert service.occupancy(s, [gid]) == {gid: 4}              # but all four take a seat
-    assert {r["role"] for r in c.get(f"/api/v1/communities/{cid}/roles").json()} == {"vest", "robot", "kol"}
+    assert {r["role"] for r in c.get(f"/api/v1/communities/{cid}/roles").json()["items"]} == {"vest", "robot", "kol"}
+
+
+def test_communities_groups_and_members_page_with_a_cursor(api: Any, rt: Any) -> None:
+    from siyu.communities import service
+    from siyu.contacts import identities
+
+    c = api()
+    ids = [c.post("/api/v1/communities", json={"name": f"社群 {i}"}).json()["id"] for i in range(3)]
+    first = c.get("/api/v1/communities", params={"limit": 2}).json()
+    assert [x["id"] for x in first["items"]] == ids[:2] and first["next_cursor"]
+    rest = c.get("/api/v1/communities", params={"limit": 2, "cursor": first["next_cursor"]}).json()
+    assert [x["id"] for x in rest["items"]] == ids[2:] and rest["next_cursor"] is None
+    bad = c.get("/api/v1/communities", params={"cursor": "not-a-cursor"})
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_cursor"
+
+    gids = [c.post("/api/v1/groups", json={"name": f"群 {i}", "community_id": ids[0]}).json()["id"] for i in range(3)]
+    c.post("/api/v1/groups", json={"name": "别的群", "community_id": ids[1]})
+    page = c.get("/api/v1/groups", params={"community_id": ids[0], "limit": 2}).json()
+    more = c.get("/api/v1/groups", params={"community_id": ids[0], "cursor": page["next_cursor"]}).json()
+    assert [g["id"] for g in page["items"] + more["items"]] == gids and more["next_cursor"] is None
+
+    with rt.tx() as s:
+        group = service.get_group(s, 1, gids[0])
+        people = [identities.identify(s, 1, "sandbox", f"p{i}", now=rt.clock.now())[0] for i in range(3)]
+        for p in people:
+            service.join(s, 1, group, p, now=rt.clock.now())
+    seen, cursor = [], None
+    while True:
+        r = c.get(f"/api/v1/groups/{gids[0]}/members", params={"limit": 2, "cursor": cursor}).json()
+        seen += [m["contact_id"] for m in r["items"]]
+        if not (cursor := r["next_cursor"]):
+            break
+    assert seen == people[::-1]  # the latest to join first

@@ -156,7 +156,7 @@ def test_the_documented_topology_posts_scans_and_delivers_once(db_url: str, tmp_
         assert code.status_code == 201, code.text
         state = code.json()["state"]
         assert code.json()["scan_url"].startswith(BASE_URL), "QR links point at SIYU_BASE_URL, not a serve"
-        assert api[0].get("/api/v1/channel-codes").json()[0]["scan_url"] == code.json()["scan_url"]
+        assert api[0].get("/api/v1/channel-codes").json()["items"][0]["scan_url"] == code.json()["scan_url"]
 
         members = [api[i % 2].post("/api/v1/sandbox/members", json={"nickname": f"成员{i}"})
                    for i in range(2 * SCANS)]

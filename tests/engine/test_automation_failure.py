@@ -84,7 +84,7 @@ def test_a_raising_automation_is_recorded_and_the_batch_is_stored(rt: Runtime, a
     with rt.tx() as s:
         assert failures.open_failures(s, WS) == []
         assert s.scalar(select(func.count()).select_from(Action).where(Action.kind == "post_to_group")) == 1
-    assert api().get("/api/v1/automation-failures").json() == []
+    assert api().get("/api/v1/automation-failures").json()["items"] == []
 
 
 def test_a_failure_is_shown_in_the_console_and_runs_again_by_hand(rt: Runtime, app_client: Any, api: Any,

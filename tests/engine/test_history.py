@@ -66,7 +66,7 @@ def test_a_month_imported_as_history_sends_nothing_and_counts_everything(rt: Run
         cid = s.scalar(select(Identity.contact_id).where(Identity.external_id == "h3"))
         assert cid is not None
     # The timeline and the day counts see the history.
-    timeline = api().get(f"/api/v1/contacts/{cid}/timeline").json()
+    timeline = api().get(f"/api/v1/contacts/{cid}/timeline").json()["items"]
     assert [e["type"] for e in timeline] == ["message.posted"] * 5 + ["group.member_joined"]
     with rt.tx() as s:
         start = rt.clock.now() - timedelta(days=40)

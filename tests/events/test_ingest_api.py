@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from sqlalchemy import func, select
@@ -117,5 +118,32 @@ def test_timeline_shows_a_contacts_events_newest_first(api: Any, rt: Any) -> Non
         assert s.get(Contact, cid) is not None
     r = c.get(f"/api/v1/contacts/{cid}/timeline")
     assert r.status_code == 200
-    assert [e["type"] for e in r.json()] == ["order.paid", "link.clicked"]
+    assert [e["type"] for e in r.json()["items"]] == ["order.paid", "link.clicked"]
     assert c.get("/api/v1/contacts/424242/timeline").status_code == 404
+
+
+def test_timeline_pages_by_when_it_happened_then_id(api: Any, rt: Any) -> None:
+    """The cursor pages through (occurred_at, id) latest first: events imported out of order and events of the same
+    moment are neither skipped nor repeated."""
+    c = api()
+    times = ["2026-11-01T10:00:00+08:00", "2026-11-01T08:00:00+08:00", "2026-11-01T10:00:00+08:00",
+             "2026-11-01T09:00:00+08:00", "2026-11-01T10:00:00+08:00"]
+    c.post("/api/v1/events", json={"events": [_ev(i * 7, occurred_at=at) for i, at in enumerate(times)]})
+    with rt.tx() as s:
+        cid = s.scalar(select(Identity.contact_id).where(Identity.external_id == "user0@example.com"))
+    whole = c.get(f"/api/v1/contacts/{cid}/timeline").json()
+    assert whole["next_cursor"] is None and len(whole["items"]) == 5
+    assert [e["occurred_at"][11:13] for e in whole["items"]] == ["02", "02", "02", "01", "00"]  # UTC hours
+    seen, cursor = [], None
+    while True:
+        page = c.get(f"/api/v1/contacts/{cid}/timeline", params={"limit": 2, **({"cursor": cursor} if cursor else {})})
+        assert page.status_code == 200
+        seen += [e["id"] for e in page.json()["items"]]
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [e["id"] for e in whole["items"]]
+    naive = base64.urlsafe_b64encode(b'[{"t":"2026-01-01T00:00:00"},1]').decode()  # a time without its zone
+    for bad in ("bogus", naive):
+        r = c.get(f"/api/v1/contacts/{cid}/timeline", params={"cursor": bad})
+        assert r.status_code == 422 and r.json()["code"] == "invalid_cursor"

@@ -75,13 +75,13 @@ def test_between_the_bounds_staff_get_a_suggestion_and_send_it(rt: Runtime, cloc
     w.post("小李", "小规模的话一个季度多少钱以内可以免税呀")
     assert _answers(w) == []
     with rt.tx() as s:
-        sug = service.suggestions(s, WS)
+        sug = service.suggestions(s, WS).items
     assert len(sug) == 1 and sug[0].answer == TAX_A and sug[0].reason == "below_threshold"
     with rt.tx() as s:
         service.send_suggestion(s, WS, sug[0].event_id, by="user:kefu", now=clock.now())
     assert _answers(w) == [f"@小李 {TAX_A}"]
     with rt.tx() as s:
-        assert service.suggestions(s, WS) == []
+        assert service.suggestions(s, WS).items == []
         from siyu.kit.errors import Conflict
 
         with pytest.raises(Conflict):

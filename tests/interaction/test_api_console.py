@@ -59,8 +59,8 @@ def test_rest_create_validation_and_lifecycle(world: World, api: Any) -> None:
     world.post("乙", "抽奖")
     got = c.get(f"/api/v1/interactions/{sid}").json()
     assert got["live"]["count"] == 1 and got["entries"][0]["display_name"] == "甲"
-    assert [i["id"] for i in c.get("/api/v1/interactions?status=open").json()] == [did, sid]
-    assert c.get(f"/api/v1/interactions?group_id={gid}&status=closed").json() == []
+    assert [i["id"] for i in c.get("/api/v1/interactions?status=open").json()["items"]] == [did, sid]
+    assert c.get(f"/api/v1/interactions?group_id={gid}&status=closed").json()["items"] == []
 
     link = c.post(f"/api/v1/interactions/{did}/share-links", json={"contact_id": world.contacts["乙"]})
     assert link.status_code == 201 and len(link.json()["token"]) >= 12 and link.json()["verified_at"] is None
@@ -95,15 +95,15 @@ def test_rest_alerts_list_and_acknowledge(world: World, api: Any) -> None:
         assert a is not None
         aid = a.id
     c = api("operator")
-    got = c.get("/api/v1/alerts").json()
+    got = c.get("/api/v1/alerts").json()["items"]
     assert [x["id"] for x in got] == [aid] and got[0]["kind"] == "complaint"
-    assert c.get("/api/v1/alerts?kind=dead_group").json() == []
+    assert c.get("/api/v1/alerts?kind=dead_group").json()["items"] == []
     assert api("viewer").post(f"/api/v1/alerts/{aid}/acknowledge").status_code == 403
     c = api("operator")
     r = c.post(f"/api/v1/alerts/{aid}/acknowledge")
     assert r.status_code == 200 and r.json()["acknowledged_at"] is not None
-    assert c.get("/api/v1/alerts").json() == []
-    assert len(c.get("/api/v1/alerts?status=all").json()) == 1
+    assert c.get("/api/v1/alerts").json()["items"] == []
+    assert len(c.get("/api/v1/alerts?status=all").json()["items"]) == 1
     assert c.post("/api/v1/alerts/999/acknowledge").json()["code"] == "alert_not_found"
 
 

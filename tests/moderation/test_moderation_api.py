@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 from sqlalchemy import select
@@ -46,7 +48,7 @@ def test_word_lists_exemptions_rules_and_undo_over_rest(rt: Runtime, clock: Any,
 
     w.post("伙伴", "加微信聊")
     w.post("路人", "加微信聊")
-    decisions = client.get("/api/v1/moderation/decisions").json()
+    decisions = client.get("/api/v1/moderation/decisions").json()["items"]
     assert [(d["display_name"], d["decision"], d["rule"]) for d in decisions] == [("路人", "remove", "word")]
     r = client.post(f"/api/v1/moderation/decisions/{decisions[0]['id']}/undo")
     assert r.status_code == 200 and r.json()["status"] == "undone" and r.json()["undone_by"].startswith("token:")
@@ -92,3 +94,29 @@ def test_moderation_console_lists_decisions_escaped_and_undoes(rt: Runtime, cloc
     assert "&lt;script&gt;" in c.get("/moderation").text
     en = c.get("/moderation", headers={"Accept-Language": "en"})
     assert "Decisions" in en.text or "处理记录" in en.text
+
+
+def test_decisions_page_with_a_cursor_over_rest_and_in_the_console(rt: Runtime, clock: Any, api: Any,
+                                                                    console: Any, monkeypatch: Any) -> None:
+    w = make_world(rt, clock)
+    for name in ("张三", "李四", "赵六"):
+        w.member(name)
+        w.post(name, "看 https://spam.example.com")
+    client = api("viewer")
+    first = client.get("/api/v1/moderation/decisions", params={"limit": 2}).json()
+    rest = client.get("/api/v1/moderation/decisions", params={"limit": 2, "cursor": first["next_cursor"]}).json()
+    names = [d["display_name"] for d in first["items"] + rest["items"]]
+    assert names == ["赵六", "李四", "张三"] and rest["next_cursor"] is None
+
+    from siyu.console.views import moderation as views
+
+    monkeypatch.setattr(views, "PAGE", 2)
+    c: Console = console("viewer")
+    page = c.get("/moderation")
+    assert '<span class="badge">3</span>' in page.text and ">赵六</a>" in page.text and ">张三</a>" not in page.text
+    link = re.search(r'href="(/moderation\?cursor=[^"#]+)', page.text)
+    assert link and "First page" not in page.text and "第一页" not in page.text
+    older = c.get(html.unescape(link.group(1)))
+    assert ">张三</a>" in older.text and ">赵六</a>" not in older.text
+    assert "第一页" in older.text and "?cursor=" not in older.text  # the last page: back to the first, no next
+    assert c.get("/moderation", params={"cursor": "x" * 401}).status_code == 422

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from siyu.engagement.sop import gating, service, tasks
 from siyu.kit.clock import FrozenClock
-from siyu.models import Contact, Event, SandboxMessage, ShareLink, SopItem, Unlock
+from siyu.models import AuditEntry, Contact, Event, SandboxMessage, ShareLink, SopItem, Unlock
 from siyu.runtime import DEFAULT_WORKSPACE as WS
 from siyu.runtime import Runtime
 from siyu.sandbox import service as sandbox
@@ -38,14 +38,14 @@ def test_item_crud_and_validation_errors_have_machine_codes(rt: Runtime, api: Ca
     item = r.json()
     assert item["attachments"][0]["type"] == "link"
     listed = c.get(f"/api/v1/sop/items?community_id={cid}").json()
-    assert [i["id"] for i in listed] == [item["id"]]
+    assert [i["id"] for i in listed["items"]] == [item["id"]] and listed["next_cursor"] is None
     # Created items are planned for the next 14 days right away.
-    occ = c.get("/api/v1/sop/occurrences", params={"community_id": cid}).json()
+    occ = c.get("/api/v1/sop/occurrences", params={"community_id": cid}).json()["items"]
     assert len(occ) == 2 * 7 and {o["status"] for o in occ} == {"planned"}
 
     r = c.patch(f"/api/v1/sop/items/{item['id']}", json={"time_of_day": "07:30"})
     assert r.status_code == 200 and r.json()["time_of_day"] == "07:30"
-    occ = c.get("/api/v1/sop/occurrences", params={"community_id": cid}).json()
+    occ = c.get("/api/v1/sop/occurrences", params={"community_id": cid}).json()["items"]
     assert len(occ) == 14 and all(":g" in o["key"] for o in occ)
     assert all(o["due_at"].endswith("23:30:00Z") or "T23:30" in o["due_at"] for o in occ)
 
@@ -87,6 +87,29 @@ def test_item_crud_and_validation_errors_have_machine_codes(rt: Runtime, api: Ca
     assert c.get(f"/api/v1/sop/items/{item['id']}").json()["code"] == "sop_item_not_found"
 
 
+def test_lists_page_with_a_cursor(rt: Runtime, api: Callable[..., Any]) -> None:
+    cid, _gids = make_groups(rt, 2)
+    add_items(rt, cid)
+    c = api("operator")
+    assert c.post("/api/v1/sop/items", json={**ITEM, "community_id": cid}).status_code == 201  # planned now
+    for path, params in (("/api/v1/sop/occurrences", {"community_id": cid}), ("/api/v1/sop/items", {}),
+                         ("/api/v1/sop/preview", {})):
+        whole = c.get(path, params=params).json()
+        assert whole["next_cursor"] is None and len(whole["items"]) > 5, path
+        seen: list[Any] = []
+        cursor = None
+        while True:
+            page = c.get(path, params={**params, "limit": 5, **({"cursor": cursor} if cursor else {})}).json()
+            assert len(page["items"]) <= 5
+            seen += page["items"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == whole["items"], path
+    r = c.get("/api/v1/sop/occurrences", params={"cursor": "bm9wZQ"})
+    assert (r.status_code, r.json()["code"]) == (422, "invalid_cursor")
+
+
 def test_broadcast_endpoint_is_idempotent_per_key(rt: Runtime, api: Callable[..., Any]) -> None:
     cid, _gids = make_groups(rt, 3)
     c = api("operator")
@@ -99,6 +122,10 @@ def test_broadcast_endpoint_is_idempotent_per_key(rt: Runtime, api: Callable[...
     assert c.get("/api/v1/sop/broadcasts/launch-1").json() == {"sent": 3}
     with rt.tx() as s:
         assert s.scalar(select(func.count()).select_from(SandboxMessage)) == 6
+        audits = list(s.scalars(select(AuditEntry).where(AuditEntry.action == "sop.broadcast")
+                                .order_by(AuditEntry.id)))
+        assert [(a.object_id, a.detail["created"]) for a in audits] == [("launch-1", 3), ("launch-1", 0),
+                                                                        (generated, 3)]
 
 
 def test_import_with_bad_rows_stores_nothing_and_names_each_error(rt: Runtime, api: Callable[..., Any]) -> None:
@@ -170,7 +197,7 @@ def test_c3_content_mix_warning(rt: Runtime, api: Callable[..., Any]) -> None:
     traffic, _ = make_groups(rt, 1, name="特价群", type="traffic")
     add_items(rt, traffic, [dict(title="秒杀", text="秒杀", rrule="FREQ=DAILY", time_of_day="18:00", activity=True),
                             dict(title="菜单", text="菜单", rrule="FREQ=WEEKLY;BYDAY=MO", time_of_day="11:00")])
-    checks = {c["community_id"]: c for c in api("viewer").get("/api/v1/sop/checks?week=2026-11-02").json()}
+    checks = {c["community_id"]: c for c in api("viewer").get("/api/v1/sop/checks?week=2026-11-02").json()["items"]}
     k, t = checks[knowledge], checks[traffic]
     assert (k["posts"], k["activity_posts"], k["ok"], k["required"]) == (22, 6, False, 0.5)
     assert "needs at least 50%" in k["message"]
@@ -270,7 +297,8 @@ def test_report_lists_what_was_pushed_out(rt: Runtime, api: Callable[..., Any], 
     add_items(rt, cid)
     tasks.tick(rt)
     rows = api("viewer").get("/api/v1/sop/report", params={"from": clock.now().isoformat(),
-                                                           "to": (clock.now() + timedelta(days=7)).isoformat()}).json()
+                                                           "to": (clock.now() + timedelta(days=7)).isoformat()}
+                                       ).json()["items"]
     assert {r["status"] for r in rows} == {"skipped_cap"}
     assert len(rows) == 4  # Tue, Thu, Fri ×2: one post a day is kept
     assert all("daily cap of 1" in r["reason"] for r in rows)

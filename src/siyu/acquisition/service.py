@@ -23,6 +23,7 @@ from siyu.contacts import service as contacts
 from siyu.events import service as events
 from siyu.kit.errors import Conflict, Forbidden, NotFound
 from siyu.kit.ids import new_state
+from siyu.kit.pagination import Page, keyset
 from siyu.models import ChannelCode, Contact, Group, Membership
 
 
@@ -42,6 +43,12 @@ def by_state(session: Session, ws: int, state: str) -> ChannelCode:
 
 def list_all(session: Session, ws: int) -> list[ChannelCode]:
     return list(session.scalars(select(ChannelCode).where(ChannelCode.workspace_id == ws).order_by(ChannelCode.id)))
+
+
+def page(session: Session, ws: int, *, cursor: str | None = None, limit: int = 50) -> Page[ChannelCode]:
+    """Oldest first."""
+    return keyset(session, select(ChannelCode).where(ChannelCode.workspace_id == ws), [ChannelCode.id],
+                  cursor=cursor, limit=limit, key=lambda c: [c.id], desc=False)
 
 
 def create(session: Session, ws: int, data: ChannelCodeIn) -> ChannelCode:

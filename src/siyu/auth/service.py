@@ -118,6 +118,12 @@ def users(session: Session, ws: int) -> list[User]:
     return list(session.scalars(select(User).where(User.workspace_id == ws).order_by(User.id)))
 
 
+def user_page(session: Session, ws: int, *, cursor: str | None = None, limit: int = 50) -> Page[User]:
+    """In the order they were created (by id)."""
+    q = select(User).where(User.workspace_id == ws)
+    return keyset(session, q, [User.id], cursor=cursor, limit=limit, key=lambda u: [u.id], desc=False)
+
+
 def get_user(session: Session, ws: int, user_id: int) -> User:
     u = session.get(User, user_id)
     if u is None or u.workspace_id != ws:
@@ -160,6 +166,12 @@ def create_token(session: Session, ws: int, name: str, role: str) -> tuple[ApiTo
 
 def tokens(session: Session, ws: int) -> list[ApiToken]:
     return list(session.scalars(select(ApiToken).where(ApiToken.workspace_id == ws).order_by(ApiToken.id)))
+
+
+def token_page(session: Session, ws: int, *, cursor: str | None = None, limit: int = 50) -> Page[ApiToken]:
+    """In the order they were created (by id)."""
+    q = select(ApiToken).where(ApiToken.workspace_id == ws)
+    return keyset(session, q, [ApiToken.id], cursor=cursor, limit=limit, key=lambda t: [t.id], desc=False)
 
 
 def revoke_token(session: Session, ws: int, token_id: int) -> None:

@@ -1,22 +1,25 @@
+"""REST endpoints of communities (profile, rules, roles, questionnaire answers) and their groups (members)."""
+
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends
 from pydantic import BaseModel
 
-from siyu.auth import service as auth
 from siyu.auth.roles import Perm
 from siyu.auth.service import Principal
-from siyu.auth.web import require, runtime
-from siyu.communities import rules_text, service
+from siyu.auth.web import require
+from siyu.communities import commands, rules_text, service
 from siyu.communities.schemas import CommunityIn, CommunityPatch, GroupIn, RoleIn, Rules
+from siyu.edge.work import Work, edge_router, work
 from siyu.engagement import welcome
+from siyu.kit.pagination import Cursor, Limit, PageOut
 from siyu.kit.params import Id, Id64
-from siyu.models import Community, Group
+from siyu.models import Community, CommunityRole, Contact, Group, Membership
 
-router = APIRouter(prefix="/api/v1", tags=["communities"])
+router = edge_router(prefix="/api/v1", tags=["communities"])
 
 
 class RulesPreview(BaseModel):
@@ -59,6 +62,16 @@ class RoleOut(BaseModel):
     role: str
 
 
+class GroupMemberOut(BaseModel):
+    contact_id: int
+    display_name: str
+    joined_at: datetime
+    join_scene: str
+    channel_code_id: int | None
+    state: str | None
+    inviter_contact_id: int | None
+
+
 class AnswersIn(BaseModel):
     contact_id: Id64
     answers: dict[str, str]
@@ -76,112 +89,94 @@ def community_out(c: Community) -> CommunityOut:
                         default_capacity=c.default_capacity, rules_preview=preview(c.rules, c.name))
 
 
+def role_out(r: CommunityRole, c: Contact | None) -> RoleOut:
+    return RoleOut(id=r.id, contact_id=r.contact_id, display_name=c.display_name if c else "", role=r.role)
+
+
+def member_out(m: Membership, c: Contact) -> GroupMemberOut:
+    return GroupMemberOut(contact_id=c.id, display_name=c.display_name, joined_at=m.joined_at,
+                          join_scene=m.join_scene, channel_code_id=m.channel_code_id, state=m.state,
+                          inviter_contact_id=m.inviter_contact_id)
+
+
 def group_out(g: Group, members: int) -> GroupOut:
     return GroupOut(id=g.id, community_id=g.community_id, platform=g.platform, external_id=g.external_id,
                     name=g.name, owner=g.owner, capacity=g.capacity, status=g.status, members=members,
                     created_at=g.created_at)
 
 
-@router.get("/communities", response_model=list[CommunityOut])
-def list_communities(request: Request, who: Principal = Depends(require(Perm.READ))) -> list[CommunityOut]:
-    with runtime(request).tx() as s:
-        return [community_out(c) for c in service.list_all(s, who.workspace_id)]
+@router.get("/communities")
+def list_communities(cursor: Cursor = None, limit: Limit = 50,
+                     w: Work = Depends(work(Perm.READ))) -> PageOut[CommunityOut]:
+    """Oldest first."""
+    return PageOut.of(service.page(w.s, w.ws, cursor=cursor, limit=limit), community_out)
 
 
-@router.post("/communities", response_model=CommunityOut, status_code=201)
-def create_community(request: Request, body: CommunityIn,
-                     who: Principal = Depends(require(Perm.WRITE))) -> CommunityOut:
-    rt = runtime(request)
-    with rt.tx() as s:
-        c = service.create(s, who.workspace_id, body)
-        auth.audit(s, who, "community.create", "community", c.id, {"name": c.name}, now=rt.clock.now())
-        return community_out(c)
+@router.post("/communities", status_code=201)
+def create_community(body: CommunityIn, w: Work = Depends(work(Perm.WRITE))) -> CommunityOut:
+    return community_out(commands.create(w, body))
 
 
-@router.get("/communities/{community_id}", response_model=CommunityOut)
-def get_community(request: Request, community_id: Id, who: Principal = Depends(require(Perm.READ))) -> CommunityOut:
-    with runtime(request).tx() as s:
-        return community_out(service.get(s, who.workspace_id, community_id))
+@router.get("/communities/{community_id}")
+def get_community(community_id: Id, w: Work = Depends(work(Perm.READ))) -> CommunityOut:
+    return community_out(service.get(w.s, w.ws, community_id))
 
 
-@router.patch("/communities/{community_id}", response_model=CommunityOut)
-def patch_community(request: Request, community_id: Id, body: CommunityPatch,
-                    who: Principal = Depends(require(Perm.WRITE))) -> CommunityOut:
-    rt = runtime(request)
-    with rt.tx() as s:
-        c = service.update(s, who.workspace_id, community_id, body)
-        auth.audit(s, who, "community.update", "community", c.id,
-                   {"fields": sorted(body.model_fields_set)}, now=rt.clock.now())
-        return community_out(c)
+@router.patch("/communities/{community_id}")
+def patch_community(community_id: Id, body: CommunityPatch, w: Work = Depends(work(Perm.WRITE))) -> CommunityOut:
+    return community_out(commands.update(w, community_id, body))
 
 
-@router.post("/rules/preview", response_model=RulesPreview)
+@router.post("/rules/preview")
 def rules_preview(body: Rules, title: str = "", who: Principal = Depends(require(Perm.READ))) -> RulesPreview:
+    """Render rules as the group would show them (no database: no unit of work)."""
     return preview(body.model_dump(), title)
 
 
-@router.get("/communities/{community_id}/roles", response_model=list[RoleOut])
-def list_roles(request: Request, community_id: Id, who: Principal = Depends(require(Perm.READ))) -> list[RoleOut]:
-    with runtime(request).tx() as s:
-        service.get(s, who.workspace_id, community_id)
-        return [RoleOut(id=r.id, contact_id=c.id, display_name=c.display_name, role=r.role)
-                for r, c in service.roles(s, community_id)]
+@router.get("/communities/{community_id}/roles")
+def list_roles(community_id: Id, cursor: Cursor = None, limit: Limit = 50,
+               w: Work = Depends(work(Perm.READ))) -> PageOut[RoleOut]:
+    """In the order the roles were given (by id; it was by role name, which does not order them totally)."""
+    service.get(w.s, w.ws, community_id)
+    page = service.role_page(w.s, community_id, cursor=cursor, limit=limit)
+    return PageOut.of(page, lambda rc: role_out(*rc))
 
 
-@router.post("/communities/{community_id}/roles", response_model=RoleOut, status_code=201)
-def add_role(request: Request, community_id: Id, body: RoleIn,
-             who: Principal = Depends(require(Perm.WRITE))) -> RoleOut:
-    rt = runtime(request)
-    with rt.tx() as s:
-        r = service.add_role(s, who.workspace_id, community_id, body)
-        auth.audit(s, who, "community.add_role", "community", community_id, body.model_dump(), now=rt.clock.now())
-        c = s.get(service.Contact, r.contact_id)
-        return RoleOut(id=r.id, contact_id=r.contact_id, display_name=c.display_name if c else "", role=r.role)
+@router.post("/communities/{community_id}/roles", status_code=201)
+def add_role(community_id: Id, body: RoleIn, w: Work = Depends(work(Perm.WRITE))) -> RoleOut:
+    r = commands.add_role(w, community_id, body)
+    return role_out(r, w.s.get(Contact, r.contact_id))
 
 
 @router.delete("/communities/{community_id}/roles/{role_id}", status_code=204)
-def delete_role(request: Request, community_id: Id, role_id: Id,
-                who: Principal = Depends(require(Perm.WRITE))) -> None:
-    rt = runtime(request)
-    with rt.tx() as s:
-        service.remove_role(s, who.workspace_id, community_id, role_id)
-        auth.audit(s, who, "community.remove_role", "community", community_id, {"role_id": role_id},
-                   now=rt.clock.now())
+def delete_role(community_id: Id, role_id: Id, w: Work = Depends(work(Perm.WRITE))) -> None:
+    commands.remove_role(w, community_id, role_id)
 
 
 @router.post("/communities/{community_id}/questionnaire/answers")
-def answer_questionnaire(request: Request, community_id: Id, body: AnswersIn,
-                         who: Principal = Depends(require(Perm.WRITE))) -> dict[str, list[str]]:
-    rt = runtime(request)
-    with rt.tx() as s:
-        added = welcome.answer(s, who.workspace_id, community_id, body.contact_id, body.answers, now=rt.clock.now())
-        return {"tags_added": added}
+def answer_questionnaire(community_id: Id, body: AnswersIn,
+                         w: Work = Depends(work(Perm.WRITE))) -> dict[str, list[str]]:
+    added = welcome.answer(w.s, w.ws, community_id, body.contact_id, body.answers, now=w.now)
+    return {"tags_added": added}
 
 
-@router.get("/groups", response_model=list[GroupOut])
-def list_groups(request: Request, community_id: Id | None = None,
-                who: Principal = Depends(require(Perm.READ))) -> list[GroupOut]:
-    with runtime(request).tx() as s:
-        gs = service.groups(s, who.workspace_id, community_id)
-        occ = service.occupancy(s, [g.id for g in gs])
-        return [group_out(g, occ.get(g.id, 0)) for g in gs]
+@router.get("/groups")
+def list_groups(community_id: Id | None = None, cursor: Cursor = None, limit: Limit = 50,
+                w: Work = Depends(work(Perm.READ))) -> PageOut[GroupOut]:
+    """Oldest first, of one community or all."""
+    page = service.group_page(w.s, w.ws, community_id, cursor=cursor, limit=limit)
+    occ = service.occupancy(w.s, [g.id for g in page.items])
+    return PageOut.of(page, lambda g: group_out(g, occ.get(g.id, 0)))
 
 
-@router.post("/groups", response_model=GroupOut, status_code=201)
-def create_group(request: Request, body: GroupIn, who: Principal = Depends(require(Perm.WRITE))) -> GroupOut:
-    rt = runtime(request)
-    with rt.tx() as s:
-        g = service.create_group(s, who.workspace_id, body, now=rt.clock.now())
-        auth.audit(s, who, "group.create", "group", g.id, {"name": g.name}, now=rt.clock.now())
-        return group_out(g, 0)
+@router.post("/groups", status_code=201)
+def create_group(body: GroupIn, w: Work = Depends(work(Perm.WRITE))) -> GroupOut:
+    return group_out(commands.create_group(w, body), 0)
 
 
 @router.get("/groups/{group_id}/members")
-def group_members(request: Request, group_id: Id,
-                  who: Principal = Depends(require(Perm.READ))) -> list[dict[str, Any]]:
-    with runtime(request).tx() as s:
-        service.get_group(s, who.workspace_id, group_id)
-        return [{"contact_id": c.id, "display_name": c.display_name, "joined_at": m.joined_at.isoformat(),
-                 "join_scene": m.join_scene, "channel_code_id": m.channel_code_id, "state": m.state,
-                 "inviter_contact_id": m.inviter_contact_id}
-                for m, c in service.members(s, group_id)]
+def group_members(group_id: Id, cursor: Cursor = None, limit: Limit = 50,
+                  w: Work = Depends(work(Perm.READ))) -> PageOut[GroupMemberOut]:
+    """Who is in the group now, the latest to join first (by membership id, which follows the join order)."""
+    service.get_group(w.s, w.ws, group_id)
+    return PageOut.of(service.member_page(w.s, group_id, cursor=cursor, limit=limit), lambda mc: member_out(*mc))

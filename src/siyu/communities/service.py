@@ -13,6 +13,7 @@ from siyu.communities.schemas import NOT_COUNTED, CommunityIn, CommunityPatch, G
 from siyu.events import service as events
 from siyu.kit.errors import Conflict, NotFound
 from siyu.kit.ids import new_key
+from siyu.kit.pagination import Page, keyset
 from siyu.models import Community, CommunityRole, Contact, Group, Membership
 
 
@@ -25,6 +26,12 @@ def get(session: Session, ws: int, community_id: int) -> Community:
 
 def list_all(session: Session, ws: int) -> list[Community]:
     return list(session.scalars(select(Community).where(Community.workspace_id == ws).order_by(Community.id)))
+
+
+def page(session: Session, ws: int, *, cursor: str | None = None, limit: int = 50) -> Page[Community]:
+    """Oldest first."""
+    return keyset(session, select(Community).where(Community.workspace_id == ws), [Community.id], cursor=cursor,
+                  limit=limit, key=lambda c: [c.id], desc=False)
 
 
 def _name_taken(session: Session, ws: int, name: str, exclude: int | None = None) -> bool:
@@ -81,6 +88,15 @@ def groups(session: Session, ws: int, community_id: int | None = None) -> list[G
     if community_id is not None:
         q = q.where(Group.community_id == community_id)
     return list(session.scalars(q.order_by(Group.id)))
+
+
+def group_page(session: Session, ws: int, community_id: int | None = None, *, cursor: str | None = None,
+               limit: int = 50) -> Page[Group]:
+    """Oldest first, of one community or all."""
+    q = select(Group).where(Group.workspace_id == ws)
+    if community_id is not None:
+        q = q.where(Group.community_id == community_id)
+    return keyset(session, q, [Group.id], cursor=cursor, limit=limit, key=lambda g: [g.id], desc=False)
 
 
 def occupancy(session: Session, group_ids: list[int]) -> dict[int, int]:
@@ -202,6 +218,16 @@ def members(session: Session, group_id: int, *, active_only: bool = True) -> lis
     return [(m, c) for m, c in session.execute(q.order_by(Membership.joined_at.desc())).all()]
 
 
+def member_page(session: Session, group_id: int, *, cursor: str | None = None,
+                limit: int = 50) -> Page[tuple[Membership, Contact]]:
+    """The group's members, the latest to join first (by membership id: a stay is opened when the member
+    joins, so this is the join order, made total)."""
+    q = select(Membership, Contact).join(Contact, Contact.id == Membership.contact_id).where(
+        Membership.group_id == group_id, Membership.left_at.is_(None))
+    return keyset(session, q, [Membership.id], cursor=cursor, limit=limit, key=lambda row: [row[0].id],
+                  scalars=False)
+
+
 def memberships_of(session: Session, contact_id: int) -> list[tuple[Membership, Group]]:
     rows = session.execute(select(Membership, Group).join(Group, Group.id == Membership.group_id)
                            .where(Membership.contact_id == contact_id).order_by(Membership.joined_at.desc()))
@@ -228,6 +254,15 @@ def roles(session: Session, community_id: int) -> list[tuple[CommunityRole, Cont
     rows = session.execute(select(CommunityRole, Contact).join(Contact, Contact.id == CommunityRole.contact_id)
                            .where(CommunityRole.community_id == community_id).order_by(CommunityRole.role))
     return [(r, c) for r, c in rows.all()]
+
+
+def role_page(session: Session, community_id: int, *, cursor: str | None = None,
+              limit: int = 50) -> Page[tuple[CommunityRole, Contact]]:
+    """In the order they were given (by id; `roles` groups them by role for the console)."""
+    q = select(CommunityRole, Contact).join(Contact, Contact.id == CommunityRole.contact_id).where(
+        CommunityRole.community_id == community_id)
+    return keyset(session, q, [CommunityRole.id], cursor=cursor, limit=limit, key=lambda row: [row[0].id],
+                  desc=False, scalars=False)
 
 
 def remove_role(session: Session, ws: int, community_id: int, role_id: int) -> None:

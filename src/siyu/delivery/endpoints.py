@@ -1,21 +1,23 @@
+"""REST endpoints of the outbox: the actions, and completing an owner task."""
+
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel
-from sqlalchemy import select
 
-from siyu.auth import service as auth
 from siyu.auth.roles import Perm
-from siyu.auth.service import Principal
-from siyu.auth.web import require, runtime
-from siyu.delivery import service
+from siyu.delivery import commands, service
+from siyu.edge.work import Work, edge_router, work
+from siyu.kit.pagination import Cursor, Limit, PageOut
 from siyu.kit.params import Id64
-from siyu.models import Action
 
-router = APIRouter(prefix="/api/v1", tags=["outbox"])
+router = APIRouter(tags=["outbox"])
+api = edge_router(prefix="/api/v1")
+#: Routes that call a platform: not units of work, so no transaction is held around the call (they open short ones).
+platform = APIRouter(prefix="/api/v1")
 
 
 class ActionOut(BaseModel):
@@ -36,22 +38,20 @@ class ActionOut(BaseModel):
     sent_at: datetime | None
 
 
-@router.get("/actions", response_model=list[ActionOut])
-def list_actions(request: Request, state: str | None = None, limit: int = Query(default=100, ge=1, le=500),
-                 who: Principal = Depends(require(Perm.READ))) -> list[ActionOut]:
-    with runtime(request).tx() as s:
-        q = select(Action).where(Action.workspace_id == who.workspace_id)
-        if state:
-            q = q.where(Action.state == state)
-        rows = s.scalars(q.order_by(Action.id.desc()).limit(limit))
-        return [ActionOut.model_validate(a, from_attributes=True) for a in rows]
+@api.get("/actions")
+def list_actions(state: str | None = None, cursor: Cursor = None, limit: Limit = 100,
+                 w: Work = Depends(work(Perm.READ))) -> PageOut[ActionOut]:
+    """Newest first, optionally of one `state`."""
+    page = service.page(w.s, w.ws, state=state, cursor=cursor, limit=limit)
+    return PageOut.of(page, lambda a: ActionOut.model_validate(a, from_attributes=True))
 
 
-@router.post("/actions/{action_id}/complete", response_model=ActionOut)
-def complete(request: Request, action_id: Id64, who: Principal = Depends(require(Perm.WRITE))) -> ActionOut:
+@platform.post("/actions/{action_id}/complete")
+def complete(action_id: Id64, w: Work = Depends(work(Perm.WRITE))) -> ActionOut:
     """Mark an owner task done (on WeCom: the owner confirmed the mass message in the client)."""
-    rt = runtime(request)
-    a = service.complete_task(rt.sessions, rt.connectors, who.workspace_id, action_id, rt.clock.now())
-    with rt.tx() as s:
-        auth.audit(s, who, "action.complete", "action", a.id, now=rt.clock.now())
-    return ActionOut.model_validate(a, from_attributes=True)
+    # Outside a unit of work on purpose: the connector is called with no transaction open (`delivery/commands`).
+    return ActionOut.model_validate(commands.complete_task(w, action_id), from_attributes=True)
+
+
+router.include_router(api)
+router.include_router(platform)

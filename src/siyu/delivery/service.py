@@ -21,6 +21,7 @@ from siyu.connectors.registry import ConnectorRegistry, config_for
 from siyu.events import service as events
 from siyu.kit.db import insert_ignore, transaction
 from siyu.kit.errors import Conflict, NotFound
+from siyu.kit.pagination import Page, keyset
 from siyu.models import Action, Contact, Group, Identity
 
 log = logging.getLogger("siyu.delivery")
@@ -240,6 +241,15 @@ def complete_task(factory: Any, connectors: ConnectorRegistry, workspace_id: int
         s.flush()
         s.expunge(fresh)
     return fresh
+
+
+def page(session: Session, workspace_id: int, *, state: str | None = None, cursor: str | None = None,
+         limit: int = 100) -> Page[Action]:
+    """The outbox, newest first, optionally of one state."""
+    q = select(Action).where(Action.workspace_id == workspace_id)
+    if state:
+        q = q.where(Action.state == state)
+    return keyset(session, q, [Action.id], cursor=cursor, limit=limit, key=lambda a: [a.id])
 
 
 def counts_by_state(session: Session, workspace_id: int) -> dict[str, int]:

@@ -13,22 +13,25 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from siyu.auth.roles import Perm
 from siyu.auth.service import Principal
-from siyu.auth.web import require, require_any, runtime
+from siyu.auth.web import require, runtime
 from siyu.contacts import service as contacts
+from siyu.edge.work import Work, edge_router, work
 from siyu.events import service
 from siyu.events.schemas import EventOut
 from siyu.kit.errors import Invalid
+from siyu.kit.pagination import Cursor, Limit, PageOut
 from siyu.kit.params import Id64
 
-router = APIRouter(prefix="/api/v1", tags=["events"])
+router = edge_router(prefix="/api/v1", tags=["events"])
 MAX_BODY = 8 * 1024 * 1024
 
 
+# Not a unit of work: async (it awaits the raw body) and runs its own transaction in a worker thread.
 @router.post("/events", summary="Ingest one event or a batch")
 async def post_events(
     request: Request,
@@ -77,12 +80,10 @@ async def post_events(
     return JSONResponse(payload, status_code=status)
 
 
-@router.get("/contacts/{contact_id}/timeline", response_model=list[EventOut])
-def timeline(request: Request, contact_id: Id64, before_id: Id64 | None = None,
-             limit: int = Query(default=100, ge=1, le=500),
-             who: Principal = Depends(require_any(Perm.READ_CONTACTS))) -> list[EventOut]:
-    rt = runtime(request)
-    with rt.tx() as s:
-        contacts.get(s, who.workspace_id, contact_id)
-        rows = service.timeline(s, who.workspace_id, contact_id, limit=limit, before_id=before_id)
-        return [EventOut.model_validate(r, from_attributes=True) for r in rows]
+@router.get("/contacts/{contact_id}/timeline")
+def timeline(contact_id: Id64, cursor: Cursor = None, limit: Limit = 100,
+             w: Work = Depends(work(Perm.READ_CONTACTS))) -> PageOut[EventOut]:
+    """The contact's events (and those of contacts merged into it), latest first by when they happened."""
+    contacts.get(w.s, w.ws, contact_id)
+    page = service.timeline_page(w.s, w.ws, contact_id, cursor=cursor, limit=limit)
+    return PageOut.of(page, lambda e: EventOut.model_validate(e, from_attributes=True))

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from siyu.communities import refs as communities_refs
@@ -25,6 +25,7 @@ from siyu.events.schemas import MAX_KEY, EventResult, Payload, payload_model
 from siyu.kit.db import bulk_insert_ignore, select_in
 from siyu.kit.errors import Conflict, Invalid
 from siyu.kit.ids import new_key
+from siyu.kit.pagination import Page, keyset
 from siyu.models import Event, Group
 
 MAX_BATCH = 1000
@@ -290,12 +291,21 @@ def record(
     return None if event_id is None else _stored_event(columns, 0, event_id)
 
 
-def timeline(session: Session, workspace_id: int, contact_id: int, *, limit: int = 100,
-             before_id: int | None = None) -> list[Event]:
+def _timeline(session: Session, workspace_id: int, contact_id: int) -> Select[Event]:
     ids = identities.merged_family(session, workspace_id, contact_id)
-    q = select(Event).where(Event.workspace_id == workspace_id, Event.contact_id.in_(ids))
-    if before_id is not None:
-        q = q.where(Event.id < before_id)
+    return select(Event).where(Event.workspace_id == workspace_id, Event.contact_id.in_(ids))
+
+
+def timeline(session: Session, workspace_id: int, contact_id: int, *, limit: int = 100) -> list[Event]:
+    """A contact's events (with those of the contacts merged into it), latest first."""
+    q = _timeline(session, workspace_id, contact_id)
     return list(session.scalars(q.order_by(Event.occurred_at.desc(), Event.id.desc()).limit(limit)))
+
+
+def timeline_page(session: Session, workspace_id: int, contact_id: int, *, cursor: str | None = None,
+                  limit: int = 100) -> Page[Event]:
+    """`timeline` a page at a time: latest first by when it happened, then by id."""
+    return keyset(session, _timeline(session, workspace_id, contact_id), [Event.occurred_at, Event.id],
+                  cursor=cursor, limit=limit, key=lambda e: [e.occurred_at, e.id])
 
 

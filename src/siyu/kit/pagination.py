@@ -73,9 +73,12 @@ def decode(cursor: str, width: int) -> list[Any]:
     for v in raw:
         if isinstance(v, dict) and isinstance(v.get("t"), str):
             try:
-                out.append(datetime.fromisoformat(v["t"]))
+                moment = datetime.fromisoformat(v["t"])
             except ValueError:
                 raise bad from None
+            if moment.tzinfo is None:  # siyu only gives out aware times
+                raise bad
+            out.append(moment)
         elif isinstance(v, bool) or not isinstance(v, int | str) or (isinstance(v, int) and not _int64(v)):
             raise bad
         else:

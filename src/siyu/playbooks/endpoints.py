@@ -1,22 +1,23 @@
+"""REST endpoints of playbooks: the shipped bundles, validate a file, preview, apply, runs."""
+
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import Body, Depends
 from pydantic import BaseModel, Field
 
-from siyu.auth import service as auth
 from siyu.auth.roles import Perm
 from siyu.auth.service import Principal
-from siyu.auth.web import require, runtime
-from siyu.kit.errors import NotFound
+from siyu.auth.web import require
+from siyu.edge.work import Work, edge_router, work
+from siyu.kit.pagination import Cursor, Limit, PageOut, window
 from siyu.kit.params import Day, Id
-from siyu.models import PlaybookRun
-from siyu.playbooks import loader, runner
+from siyu.playbooks import commands, loader, runner
 from siyu.playbooks.schema import Playbook
 
-router = APIRouter(prefix="/api/v1", tags=["playbooks"])
+router = edge_router(prefix="/api/v1", tags=["playbooks"])
 
 
 class PlaybookOut(BaseModel):
@@ -64,62 +65,49 @@ def summary(pb: Playbook) -> PlaybookOut:
                        settings=pb.settings)
 
 
-@router.get("/playbooks", response_model=list[PlaybookOut])
-def list_playbooks(who: Principal = Depends(require(Perm.READ))) -> list[PlaybookOut]:
-    return [summary(pb) for pb in loader.shipped()]
+# The shipped bundles and validation read files, not the database: no unit of work (a POST's would take the
+# writers' lock for nothing).
+@router.get("/playbooks")
+def list_playbooks(cursor: Cursor = None, limit: Limit = 50,
+                   who: Principal = Depends(require(Perm.READ))) -> PageOut[PlaybookOut]:
+    """The shipped playbooks, by file name."""
+    return PageOut.of(window(loader.shipped(), cursor=cursor, limit=limit), summary)
 
 
-@router.post("/playbooks/validate", response_model=PlaybookOut)
+@router.post("/playbooks/validate")
 def validate(yaml_text: str = Body(..., media_type="text/plain", max_length=200_000),
              who: Principal = Depends(require(Perm.READ))) -> PlaybookOut:
     """Validate a playbook file sent as the raw body; 422 `playbook_invalid` lists every problem."""
     return summary(loader.parse(yaml_text, "body"))
 
 
-def _anchor(request: Request, s: Any, ws: int, body: TargetIn) -> date:
-    if body.anchor is not None:
-        return body.anchor
-    return runtime(request).clock.now().astimezone(runner.workspace_tz(s, ws)).date()
-
-
-@router.post("/playbooks/{name}/preview", response_model=list[LineOut])
-def preview(request: Request, name: str, body: TargetIn,
-            who: Principal = Depends(require(Perm.READ))) -> list[LineOut]:
+@router.post("/playbooks/{name}/preview")
+def preview(name: str, body: TargetIn, w: Work = Depends(work(Perm.READ))) -> list[LineOut]:
+    """Every message the playbook would send (timeline steps, and calendar posts in the next `days`), in time
+    order; nothing is written."""
     pb = loader.find(name)
-    rt = runtime(request)
-    with rt.tx() as s:
-        anchor = _anchor(request, s, who.workspace_id, body)
-        start = rt.clock.now()
-        lines = runner.preview(s, who.workspace_id, pb, community_id=body.community_id, group_ids=body.group_ids,
-                               anchor=anchor, start=start, days=body.days)
-        return [LineOut(**line.__dict__) for line in lines]
+    lines = runner.preview(w.s, w.ws, pb, community_id=body.community_id, group_ids=body.group_ids,
+                           anchor=body.anchor or commands.today(w), start=w.now, days=body.days)
+    return [LineOut(**line.__dict__) for line in lines]
 
 
-@router.post("/playbooks/{name}/apply", response_model=RunOut, status_code=201)
-def apply(request: Request, name: str, body: TargetIn, who: Principal = Depends(require(Perm.WRITE))) -> RunOut:
-    pb = loader.find(name)
-    rt = runtime(request)
-    with rt.tx() as s:
-        run = runner.apply(s, who.workspace_id, pb, community_id=body.community_id, group_ids=body.group_ids,
-                           anchor=_anchor(request, s, who.workspace_id, body), now=rt.clock.now(), actor=who.actor)
-        auth.audit(s, who, "playbook.apply", "playbook_run", run.id, {"playbook": f"{pb.name}@{pb.version}"},
-                   now=rt.clock.now())
-        return RunOut.model_validate(run, from_attributes=True)
+@router.post("/playbooks/{name}/apply", status_code=201)
+def apply(name: str, body: TargetIn, w: Work = Depends(work(Perm.WRITE))) -> RunOut:
+    run = commands.apply(w, name, community_id=body.community_id, group_ids=body.group_ids, anchor=body.anchor)
+    return RunOut.model_validate(run, from_attributes=True)
 
 
-@router.get("/playbook-runs", response_model=list[RunOut])
-def list_runs(request: Request, who: Principal = Depends(require(Perm.READ))) -> list[RunOut]:
-    with runtime(request).tx() as s:
-        return [RunOut.model_validate(r, from_attributes=True) for r in runner.runs(s, who.workspace_id)]
+@router.get("/playbook-runs")
+def list_runs(cursor: Cursor = None, limit: Limit = 50, w: Work = Depends(work(Perm.READ))) -> PageOut[RunOut]:
+    """Newest first."""
+    page = runner.run_page(w.s, w.ws, cursor=cursor, limit=limit)
+    return PageOut.of(page, lambda r: RunOut.model_validate(r, from_attributes=True))
 
 
-@router.get("/playbook-runs/{run_id}", response_model=RunOut)
-def get_run(request: Request, run_id: Id, who: Principal = Depends(require(Perm.READ))) -> RunOut:
-    with runtime(request).tx() as s:
-        run = s.get(PlaybookRun, run_id)
-        if run is None or run.workspace_id != who.workspace_id:
-            raise NotFound("no such playbook run", code="playbook_run_not_found")
-        out = RunOut.model_validate(run, from_attributes=True)
-        out.steps = [{"idx": st.idx, "group_id": st.group_id, "due_at": st.due_at.isoformat(), "kind": st.kind,
-                      "status": st.status, "result": st.result} for st in runner.steps_of(s, run_id)]
-        return out
+@router.get("/playbook-runs/{run_id}")
+def get_run(run_id: Id, w: Work = Depends(work(Perm.READ))) -> RunOut:
+    run = runner.get_run(w.s, w.ws, run_id)
+    out = RunOut.model_validate(run, from_attributes=True)
+    out.steps = [{"idx": st.idx, "group_id": st.group_id, "due_at": st.due_at.isoformat(), "kind": st.kind,
+                  "status": st.status, "result": st.result} for st in runner.steps_of(w.s, run_id)]
+    return out

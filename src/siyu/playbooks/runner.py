@@ -26,7 +26,8 @@ from siyu.connectors.registry import capabilities_for
 from siyu.delivery import service as outbox
 from siyu.engagement.alerts import service as alerts
 from siyu.kit.db import transaction
-from siyu.kit.errors import Conflict, Invalid
+from siyu.kit.errors import Conflict, Invalid, NotFound
+from siyu.kit.pagination import Page, keyset
 from siyu.models import Community, FaqEntry, Group, PlaybookRun, PlaybookStep, Workspace
 from siyu.playbooks import bindings
 from siyu.playbooks.schema import Playbook, StepSpec
@@ -283,6 +284,19 @@ def _still_ours(session: Session, step_id: int, taken_at: datetime) -> PlaybookS
 def runs(session: Session, ws: int) -> list[PlaybookRun]:
     return list(session.scalars(select(PlaybookRun).where(PlaybookRun.workspace_id == ws)
                                 .order_by(PlaybookRun.id.desc())))
+
+
+def run_page(session: Session, ws: int, *, cursor: str | None = None, limit: int = 50) -> Page[PlaybookRun]:
+    """Newest first."""
+    return keyset(session, select(PlaybookRun).where(PlaybookRun.workspace_id == ws), [PlaybookRun.id],
+                  cursor=cursor, limit=limit, key=lambda r: [r.id])
+
+
+def get_run(session: Session, ws: int, run_id: int) -> PlaybookRun:
+    run = session.get(PlaybookRun, run_id)
+    if run is None or run.workspace_id != ws:
+        raise NotFound("no such playbook run", code="playbook_run_not_found")
+    return run
 
 
 def steps_of(session: Session, run_id: int) -> list[PlaybookStep]:

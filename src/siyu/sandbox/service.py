@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from siyu.acquisition import service as acquisition
@@ -19,6 +19,7 @@ from siyu.contacts import identities
 from siyu.events import service as events
 from siyu.kit.errors import Conflict, Invalid, NotFound
 from siyu.kit.ids import new_key
+from siyu.kit.pagination import Page, keyset
 from siyu.models import Action, Group, Identity, Membership, SandboxMember, SandboxMessage, Workspace
 
 PLATFORM = "sandbox"
@@ -91,25 +92,42 @@ def leave(session: Session, ws: int, member: SandboxMember, group: Group, *, now
     communities.leave(session, ws, group, cid, now=now)
 
 
+def contact_of(session: Session, ws: int, member: SandboxMember) -> int | None:
+    """The contact siyu knows the member as; None before they scanned a code or joined a group."""
+    return session.scalar(select(Identity.contact_id).where(Identity.workspace_id == ws,
+                                                            Identity.platform == PLATFORM,
+                                                            Identity.external_id == member.external_id))
+
+
 def groups_of(session: Session, ws: int, member: SandboxMember) -> list[Group]:
-    cid = session.scalar(select(Identity.contact_id).where(Identity.workspace_id == ws,
-                                                           Identity.platform == PLATFORM,
-                                                           Identity.external_id == member.external_id))
+    cid = contact_of(session, ws, member)
     if cid is None:
         return []
     return list(session.scalars(select(Group).join(Membership, Membership.group_id == Group.id).where(
         Membership.contact_id == cid, Membership.left_at.is_(None)).order_by(Group.id)))
 
 
-def feed(session: Session, ws: int, member: SandboxMember, limit: int = 100) -> list[SandboxMessage]:
+def _feed_query(session: Session, ws: int, member: SandboxMember) -> Select[SandboxMessage]:
     """What the member sees: their groups' messages and messages addressed to them."""
     group_ext = [g.external_id for g in groups_of(session, ws, member)]
     cond = [SandboxMessage.recipient_external_id == member.external_id]
     if group_ext:
         cond.append(SandboxMessage.group_external_id.in_(group_ext))
-    rows = session.scalars(select(SandboxMessage).where(SandboxMessage.workspace_id == ws, or_(*cond))
+    return select(SandboxMessage).where(SandboxMessage.workspace_id == ws, or_(*cond))
+
+
+def feed(session: Session, ws: int, member: SandboxMember, limit: int = 100) -> list[SandboxMessage]:
+    """The member's latest messages, oldest first (as a chat shows them)."""
+    rows = session.scalars(_feed_query(session, ws, member)
                            .order_by(SandboxMessage.created_at.desc(), SandboxMessage.id.desc()).limit(limit))
     return list(reversed(list(rows)))
+
+
+def feed_page(session: Session, ws: int, member: SandboxMember, *, cursor: str | None = None,
+              limit: int = 50) -> Page[SandboxMessage]:
+    """The member's messages, newest first; the cursor pages back in time."""
+    return keyset(session, _feed_query(session, ws, member), [SandboxMessage.created_at, SandboxMessage.id],
+                  cursor=cursor, limit=limit, key=lambda m: [m.created_at, m.id])
 
 
 def group_messages(session: Session, ws: int, group: Group, limit: int = 100) -> list[SandboxMessage]:

@@ -12,14 +12,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
-from siyu.auth import service as auth
 from siyu.auth.roles import Perm
-from siyu.auth.service import Principal
-from siyu.auth.web import require, runtime
 from siyu.communities import service as communities
 from siyu.console.render import N_, done, flash, is_htmx, render
 from siyu.console.views.common import form_data, integer, parse, text
-from siyu.engagement.sop import broadcast, checks, import_export, planner, service
+from siyu.edge.work import Work, edge_router, work
+from siyu.engagement.sop import broadcast, checks, commands, import_export, planner, service
 from siyu.engagement.sop.schemas import (
     TIMINGS,
     BroadcastIn,
@@ -32,7 +30,9 @@ from siyu.kit.body_limit import read_upload
 from siyu.kit.errors import Invalid
 from siyu.models import SopItem
 
-router = APIRouter(prefix="/calendar")
+router = edge_router()
+#: Views that open their own transactions instead of running as one unit of work.
+own_tx = APIRouter()
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 
@@ -125,121 +125,91 @@ def _chains(items: list[SopItem]) -> dict[str, list[SopItem]]:
     return {k: sorted(v, key=lambda i: order.get(str(i.chain.get("step")), 9)) for k, v in out.items()}
 
 
-@router.get("", response_class=HTMLResponse)
+@router.get("/calendar", response_class=HTMLResponse)
 def calendar_page(request: Request, community_id: int | None = None, group_id: int | None = None,
-                  week: str | None = None, who: Principal = Depends(require(Perm.READ))) -> HTMLResponse:
-    rt = runtime(request)
-    now = rt.clock.now()
-    ws = who.workspace_id
-    with rt.tx() as s:
-        tz = service.zone(s, ws)
-        today = now.astimezone(tz).date()
-        monday = _day(week, today)
-        monday = monday - timedelta(days=monday.weekday())
-        group = communities.get_group(s, ws, group_id) if group_id is not None else None
-        if group is not None and community_id is None:
-            community_id = group.community_id
-        community = communities.get(s, ws, community_id) if community_id is not None else None
-        items = service.list_items(s, ws, community_id=community_id if group_id is None else None,
-                                   group_id=group_id)
-        mix = [c for c in checks.content_mix(s, ws, monday, now=now)
-               if community_id is None or c.community_id == community_id]
-        settings = service.effective_settings(community, group) if community is not None else None
-        ctx: dict[str, Any] = {
-            "nav": "calendar", "community": community, "group": group, "monday": monday,
-            "prev_week": (monday - timedelta(days=7)).isoformat(),
-            "next_week": (monday + timedelta(days=7)).isoformat(),
-            "days": _week(s, ws, monday, community_id, group_id), "weekdays": WEEKDAYS,
-            "preview": _preview(s, ws, now, community_id, group_id), "items": items, "chains": _chains(items),
-            "mix": mix, "targets": _targets(s, ws), "all_communities": communities.list_all(s, ws),
-            "groups": communities.groups(s, ws, community_id) if community_id is not None else [],
-            "settings": settings, "timings": TIMINGS, "today": today,
-            "report": checks.report(s, ws, now - timedelta(days=7), now + timedelta(days=14))[:100],
-        }
-        return render(request, "calendar/page.html", **ctx)
+                  week: str | None = None, w: Work = Depends(work(Perm.READ))) -> HTMLResponse:
+    s, ws, now = w.s, w.ws, w.now
+    tz = service.zone(s, ws)
+    today = now.astimezone(tz).date()
+    monday = _day(week, today)
+    monday = monday - timedelta(days=monday.weekday())
+    group = communities.get_group(s, ws, group_id) if group_id is not None else None
+    if group is not None and community_id is None:
+        community_id = group.community_id
+    community = communities.get(s, ws, community_id) if community_id is not None else None
+    items = service.list_items(s, ws, community_id=community_id if group_id is None else None, group_id=group_id)
+    mix = [c for c in checks.content_mix(s, ws, monday, now=now)
+           if community_id is None or c.community_id == community_id]
+    settings = service.effective_settings(community, group) if community is not None else None
+    ctx: dict[str, Any] = {
+        "nav": "calendar", "community": community, "group": group, "monday": monday,
+        "prev_week": (monday - timedelta(days=7)).isoformat(),
+        "next_week": (monday + timedelta(days=7)).isoformat(),
+        "days": _week(s, ws, monday, community_id, group_id), "weekdays": WEEKDAYS,
+        "preview": _preview(s, ws, now, community_id, group_id), "items": items, "chains": _chains(items),
+        "mix": mix, "targets": _targets(s, ws), "all_communities": communities.list_all(s, ws),
+        "groups": communities.groups(s, ws, community_id) if community_id is not None else [],
+        "settings": settings, "timings": TIMINGS, "today": today,
+        "report": checks.report(s, ws, now - timedelta(days=7), now + timedelta(days=14))[:100],
+    }
+    return render(request, "calendar/page.html", **ctx)
 
 
-def _row(request: Request, item_id: int, who: Principal) -> HTMLResponse:
-    with runtime(request).tx() as s:
-        item = service.get_item(s, who.workspace_id, item_id)
-        return render(request, "calendar/_item_row.html", item=item)
+@router.get("/calendar/items/{item_id:int}/row", response_class=HTMLResponse)
+def item_row(request: Request, item_id: int, w: Work = Depends(work(Perm.READ))) -> HTMLResponse:
+    return render(request, "calendar/_item_row.html", item=service.get_item(w.s, w.ws, item_id))
 
 
-@router.get("/items/{item_id:int}/row", response_class=HTMLResponse)
-def item_row(request: Request, item_id: int, who: Principal = Depends(require(Perm.READ))) -> HTMLResponse:
-    return _row(request, item_id, who)
+@router.get("/calendar/items/{item_id:int}/edit", response_class=HTMLResponse)
+def edit_item(request: Request, item_id: int, w: Work = Depends(work(Perm.WRITE))) -> HTMLResponse:
+    item = service.get_item(w.s, w.ws, item_id)
+    tz = service.zone(w.s, w.ws)
+    return render(request, "calendar/_item_edit.html", item=item, targets=_targets(w.s, w.ws), timings=TIMINGS,
+                  once_local=item.once_at.astimezone(tz).strftime("%Y-%m-%dT%H:%M") if item.once_at else "")
 
 
-@router.get("/items/{item_id:int}/edit", response_class=HTMLResponse)
-def edit_item(request: Request, item_id: int, who: Principal = Depends(require(Perm.WRITE))) -> HTMLResponse:
-    with runtime(request).tx() as s:
-        item = service.get_item(s, who.workspace_id, item_id)
-        tz = service.zone(s, who.workspace_id)
-        return render(request, "calendar/_item_edit.html", item=item, targets=_targets(s, who.workspace_id),
-                      timings=TIMINGS, once_local=item.once_at.astimezone(tz).strftime("%Y-%m-%dT%H:%M")
-                      if item.once_at else "")
-
-
-@router.post("/items/{item_id:int}")
+@router.post("/calendar/items/{item_id:int}")
 def save_item(request: Request, item_id: int, form: FormData = Depends(form_data),
-              who: Principal = Depends(require(Perm.WRITE))) -> Response:
-    rt = runtime(request)
-    now = rt.clock.now()
-    with rt.tx() as s:
-        patch = parse(SopItemPatch, item_data(form, service.zone(s, who.workspace_id)))
-        item = service.update_item(s, who.workspace_id, item_id, patch, now=now)
-        planner.plan_window(s, who.workspace_id, now, now + planner.HORIZON, now, item_ids=[item.id])
-        auth.audit(s, who, "sop.item.update", "sop_item", item.id, {"fields": sorted(patch.model_fields_set)},
-                   now=now)
+              w: Work = Depends(work(Perm.WRITE))) -> Response:
+    item = commands.change_item(w, item_id, parse(SopItemPatch, item_data(form, service.zone(w.s, w.ws))))
     if is_htmx(request):
-        return _row(request, item_id, who)
+        return render(request, "calendar/_item_row.html", item=item)
     flash(request, N_("Item saved."))
     return done(request, "/calendar")
 
 
-@router.post("/items")
+@router.post("/calendar/items")
 def create_item(request: Request, form: FormData = Depends(form_data),
-                who: Principal = Depends(require(Perm.WRITE))) -> Response:
-    rt = runtime(request)
-    now = rt.clock.now()
-    with rt.tx() as s:
-        body = parse(SopItemIn, item_data(form, service.zone(s, who.workspace_id)))
-        item = service.create_item(s, who.workspace_id, body, now=now)
-        planner.plan_window(s, who.workspace_id, now, now + planner.HORIZON, now, item_ids=[item.id])
-        auth.audit(s, who, "sop.item.create", "sop_item", item.id, {"title": item.title}, now=now)
-        cid = body.community_id
+                w: Work = Depends(work(Perm.WRITE))) -> Response:
+    body = parse(SopItemIn, item_data(form, service.zone(w.s, w.ws)))
+    commands.create_item(w, body)
+    cid = body.community_id
     flash(request, N_("Item created."))
     return done(request, f"/calendar?community_id={cid}" if cid else "/calendar")
 
 
-@router.post("/items/{item_id:int}/delete")
-def delete_item(request: Request, item_id: int, who: Principal = Depends(require(Perm.WRITE))) -> Response:
-    rt = runtime(request)
-    with rt.tx() as s:
-        service.delete_item(s, who.workspace_id, item_id, now=rt.clock.now())
-        auth.audit(s, who, "sop.item.delete", "sop_item", item_id, now=rt.clock.now())
+@router.post("/calendar/items/{item_id:int}/delete")
+def delete_item(request: Request, item_id: int, w: Work = Depends(work(Perm.WRITE))) -> Response:
+    commands.delete_item(w, item_id)
     flash(request, N_("Item removed."))
     return done(request, "/calendar")
 
 
-@router.post("/settings/{community_id:int}")
+@router.post("/calendar/settings/{community_id:int}")
 def save_settings(request: Request, community_id: int, form: FormData = Depends(form_data),
-                  who: Principal = Depends(require(Perm.WRITE))) -> Response:
+                  w: Work = Depends(work(Perm.WRITE))) -> Response:
     quiet_from, quiet_to = text(form, "quiet_from"), text(form, "quiet_to")
     body = parse(ScheduleSettings, {"daily_cap": integer(form, "daily_cap"),
                                     "quiet_hours": [quiet_from, quiet_to] if quiet_from or quiet_to else []})
-    rt = runtime(request)
-    with rt.tx() as s:
-        service.set_community_settings(s, who.workspace_id, community_id, body, now=rt.clock.now())
-        auth.audit(s, who, "sop.settings.community", "community", community_id, body.model_dump(),
-                   now=rt.clock.now())
+    commands.set_community_settings(w, community_id, body)
     flash(request, N_("Posting rules saved."))
     return done(request, f"/calendar?community_id={community_id}")
 
 
-@router.post("/broadcast")
+@own_tx.post("/calendar/broadcast")
 def send_broadcast(request: Request, form: FormData = Depends(form_data),
-                   who: Principal = Depends(require(Perm.WRITE))) -> Response:
+                   w: Work = Depends(work(Perm.WRITE))) -> Response:
+    # Not one unit of work: the broadcast commits chunk by chunk (`commands.send_broadcast`).
     def ids(name: str) -> list[int]:
         out = []
         for v in form.getlist(name):
@@ -252,45 +222,39 @@ def send_broadcast(request: Request, form: FormData = Depends(form_data),
     body = parse(BroadcastIn, {"item_id": item_id, "text": None if item_id else text(form, "text"),
                                "community_ids": ids("community_ids"), "group_ids": ids("group_ids"),
                                "tag_ids": ids("tag_ids")})
-    bid = text(form, "broadcast_id") or broadcast.new_id()
-    rt = runtime(request)
-    out = broadcast.send(rt.sessions, who.workspace_id, body, broadcast_id=bid, now=rt.clock.now())
-    with rt.tx() as s:
-        auth.audit(s, who, "sop.broadcast", "broadcast", bid, {"groups": out.groups, "contacts": out.contacts,
-                                                               "created": out.created}, now=rt.clock.now())
+    commands.send_broadcast(w, body, broadcast_id=text(form, "broadcast_id") or broadcast.new_id())
     flash(request, N_("Broadcast queued."))
     return done(request, "/calendar")
 
 
-@router.post("/import")
-async def import_table(request: Request, who: Principal = Depends(require(Perm.WRITE))) -> Response:
-    form = await request.form()
+async def _upload(form: FormData = Depends(form_data)) -> tuple[str, bytes]:
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         raise Invalid("choose a .xlsx or .csv file", code="no_file")
-    data = await read_upload(upload, 5_000_000)
+    return upload.filename or "", await read_upload(upload, 5_000_000)
+
+
+def uploaded_table(upload: tuple[str, bytes] = Depends(_upload)) -> list[dict[str, str]]:
+    """The uploaded table's rows, read and parsed (in a worker thread) before the unit of work opens."""
+    name, data = upload
+    return import_export.read_table(data, name)
+
+
+@router.post("/calendar/import")
+def import_table(request: Request, form: FormData = Depends(form_data), w: Work = Depends(work(Perm.WRITE)),
+                 rows: list[dict[str, str]] = Depends(uploaded_table)) -> Response:
     partial = form.get("partial") in ("1", "on")
-    from starlette.concurrency import run_in_threadpool
-
-    def work() -> tuple[int, list[RowError]]:
-        rt = runtime(request)
-        rows = import_export.read_table(data, upload.filename or "")
-        try:
-            with rt.tx() as s:
-                created, errors = import_export.import_rows(s, who.workspace_id, rows, now=rt.clock.now(),
-                                                            partial=partial)
-                auth.audit(s, who, "sop.import", "sop_item", "", {"created": len(created), "errors": len(errors)},
-                           now=rt.clock.now())
-                return len(created), errors
-        except Invalid as exc:
-            if exc.code != "import_rejected":
-                raise
-            return 0, [RowError.model_validate(e) for e in exc.detail or []]
-
-    created, errors = await run_in_threadpool(work)
+    try:
+        created, errors = commands.import_table(w, rows, partial=partial)
+    except Invalid as exc:  # a rejected table stores nothing: its rows are listed instead
+        if exc.code != "import_rejected":
+            raise
+        created, errors = [], [RowError.model_validate(e) for e in exc.detail or []]
     if errors:
         return render(request, "calendar/import_result.html", status_code=422 if not created else 200,
-                      nav="calendar", created=created, errors=errors, partial=partial)
+                      nav="calendar", created=len(created), errors=errors, partial=partial)
     flash(request, N_("Import done."))
     return done(request, "/calendar")
 
+
+router.include_router(own_tx)

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
-from siyu.auth import service as auth
 from siyu.auth.roles import Perm
 from siyu.auth.service import Principal
-from siyu.auth.web import require, runtime
-from siyu.communities import rules_text, service
+from siyu.auth.web import require
+from siyu.communities import commands, rules_text, service
 from siyu.communities.schemas import ROLES, CommunityIn, CommunityPatch, GroupIn, RoleIn, Rules
 from siyu.console.render import N_, done, flash, render
 from siyu.console.views.common import form_data, integer, options, parse, text
+from siyu.edge.work import Work, edge_router, work
 from siyu.models import Community
 
-router = APIRouter()
+router = edge_router()
 
 TYPES = ("traffic", "flash", "content", "checkin")
 PROFILE_CHOICES: dict[str, tuple[str, ...]] = {
@@ -91,19 +91,20 @@ def _values(c: Community | None) -> dict[str, Any]:
 
 
 @router.get("/communities", response_class=HTMLResponse)
-def list_communities(request: Request, who: Principal = Depends(require(Perm.READ))) -> HTMLResponse:
-    with runtime(request).tx() as s:
-        rows = []
-        for c in service.list_all(s, who.workspace_id):
-            groups = service.groups(s, who.workspace_id, c.id)
-            counts = service.member_counts(s, c)
-            rows.append({"c": c, "groups": len(groups), "members": sum(counts.values()),
-                         "preview": preview(c.rules, c.name)})
-        return render(request, "communities/list.html", nav="communities", rows=rows)
+def list_communities(request: Request, w: Work = Depends(work(Perm.READ))) -> HTMLResponse:
+    s = w.s
+    rows = []
+    for c in service.list_all(s, w.ws):
+        groups = service.groups(s, w.ws, c.id)
+        counts = service.member_counts(s, c)
+        rows.append({"c": c, "groups": len(groups), "members": sum(counts.values()),
+                     "preview": preview(c.rules, c.name)})
+    return render(request, "communities/list.html", nav="communities", rows=rows)
 
 
 @router.get("/communities/new", response_class=HTMLResponse)
 def new_community(request: Request, who: Principal = Depends(require(Perm.WRITE))) -> HTMLResponse:
+    """An empty form (no database: no unit of work)."""
     values = _values(None)
     return render(request, "communities/new.html", nav="communities", preview=preview({}, ""),
                   **_form_page(request, None, values))
@@ -111,86 +112,62 @@ def new_community(request: Request, who: Principal = Depends(require(Perm.WRITE)
 
 @router.post("/communities")
 def create_community(request: Request, form: FormData = Depends(form_data),
-                     who: Principal = Depends(require(Perm.WRITE))) -> Response:
-    body = parse(CommunityIn, community_data(form))
-    rt = runtime(request)
-    with rt.tx() as s:
-        c = service.create(s, who.workspace_id, body)
-        auth.audit(s, who, "community.create", "community", c.id, {"name": c.name}, now=rt.clock.now())
-        cid = c.id
+                     w: Work = Depends(work(Perm.WRITE))) -> Response:
+    c = commands.create(w, parse(CommunityIn, community_data(form)))
     flash(request, N_("Community created."))
-    return done(request, f"/communities/{cid}")
+    return done(request, f"/communities/{c.id}")
 
 
 @router.post("/communities/preview-rules", response_class=HTMLResponse)
 def preview_rules(request: Request, form: FormData = Depends(form_data),
                   who: Principal = Depends(require(Perm.READ))) -> HTMLResponse:
+    """The phone preview as the rules are typed (no database: no unit of work, no write lock per keystroke)."""
     rules = parse(Rules, {k: text(form, f"rules.{k}") for k in RULE_FIELDS})
     return render(request, "communities/_phone.html", preview=preview(rules.model_dump(), text(form, "name")))
 
 
 @router.get("/communities/{community_id:int}", response_class=HTMLResponse)
-def community_detail(request: Request, community_id: int,
-                     who: Principal = Depends(require(Perm.READ))) -> HTMLResponse:
-    with runtime(request).tx() as s:
-        c = service.get(s, who.workspace_id, community_id)
-        groups = service.groups(s, who.workspace_id, c.id)
-        occ = service.occupancy(s, [g.id for g in groups])
-        counted = service.member_counts(s, c)
-        roles = service.roles(s, c.id)
-        return render(request, "communities/detail.html", nav="communities", preview=preview(c.rules, c.name),
-                      groups=groups, occupancy=occ, counted=counted, roles=roles, role_names=ROLES,
-                      **_form_page(request, c, _values(c)))
+def community_detail(request: Request, community_id: int, w: Work = Depends(work(Perm.READ))) -> HTMLResponse:
+    s = w.s
+    c = service.get(s, w.ws, community_id)
+    groups = service.groups(s, w.ws, c.id)
+    return render(request, "communities/detail.html", nav="communities", preview=preview(c.rules, c.name),
+                  groups=groups, occupancy=service.occupancy(s, [g.id for g in groups]),
+                  counted=service.member_counts(s, c), roles=service.roles(s, c.id), role_names=ROLES,
+                  **_form_page(request, c, _values(c)))
 
 
 @router.post("/communities/{community_id:int}")
 def update_community(request: Request, community_id: int, form: FormData = Depends(form_data),
-                     who: Principal = Depends(require(Perm.WRITE))) -> Response:
-    body = parse(CommunityPatch, community_data(form))
-    rt = runtime(request)
-    with rt.tx() as s:
-        c = service.update(s, who.workspace_id, community_id, body)
-        auth.audit(s, who, "community.update", "community", c.id, {"fields": sorted(body.model_fields_set)},
-                   now=rt.clock.now())
+                     w: Work = Depends(work(Perm.WRITE))) -> Response:
+    commands.update(w, community_id, parse(CommunityPatch, community_data(form)))
     flash(request, N_("Community saved."))
     return done(request, f"/communities/{community_id}")
 
 
 @router.post("/communities/{community_id:int}/roles")
 def add_role(request: Request, community_id: int, form: FormData = Depends(form_data),
-             who: Principal = Depends(require(Perm.WRITE))) -> Response:
+             w: Work = Depends(work(Perm.WRITE))) -> Response:
     body = parse(RoleIn, {"contact_id": integer(form, "contact_id"), "role": text(form, "role")})
-    rt = runtime(request)
-    with rt.tx() as s:
-        service.add_role(s, who.workspace_id, community_id, body)
-        auth.audit(s, who, "community.add_role", "community", community_id, body.model_dump(), now=rt.clock.now())
+    commands.add_role(w, community_id, body)
     flash(request, N_("Role added."))
     return done(request, f"/communities/{community_id}#roles")
 
 
 @router.post("/communities/{community_id:int}/roles/{role_id:int}/delete")
-def remove_role(request: Request, community_id: int, role_id: int,
-                who: Principal = Depends(require(Perm.WRITE))) -> Response:
-    rt = runtime(request)
-    with rt.tx() as s:
-        service.remove_role(s, who.workspace_id, community_id, role_id)
-        auth.audit(s, who, "community.remove_role", "community", community_id, {"role_id": role_id},
-                   now=rt.clock.now())
+def remove_role(request: Request, community_id: int, role_id: int, w: Work = Depends(work(Perm.WRITE))) -> Response:
+    commands.remove_role(w, community_id, role_id)
     flash(request, N_("Role removed."))
     return done(request, f"/communities/{community_id}#roles")
 
 
 @router.post("/communities/{community_id:int}/groups")
 def add_group(request: Request, community_id: int, form: FormData = Depends(form_data),
-              who: Principal = Depends(require(Perm.WRITE))) -> Response:
+              w: Work = Depends(work(Perm.WRITE))) -> Response:
     data: dict[str, Any] = {"name": text(form, "name"), "community_id": community_id, "owner": text(form, "owner")}
     capacity = integer(form, "capacity")
     if capacity is not None:
         data["capacity"] = capacity
-    body = parse(GroupIn, data)
-    rt = runtime(request)
-    with rt.tx() as s:
-        g = service.create_group(s, who.workspace_id, body, now=rt.clock.now())
-        auth.audit(s, who, "group.create", "group", g.id, {"name": g.name}, now=rt.clock.now())
+    commands.create_group(w, parse(GroupIn, data))
     flash(request, N_("Group created."))
     return done(request, f"/communities/{community_id}#groups")

@@ -7,26 +7,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from siyu.auth import service as auth
 from siyu.auth.roles import Perm
-from siyu.auth.service import Principal
-from siyu.auth.web import require, runtime
 from siyu.communities import service as communities
 from siyu.console import queries
 from siyu.console.render import N_, done, flash, render, zone
 from siyu.console.views.common import form_data, integer, lines, parse, text
-from siyu.engagement.interaction import service
+from siyu.edge.work import Work, edge_router, work
+from siyu.engagement.interaction import commands, service
 from siyu.engagement.interaction.schemas import KINDS, InteractionIn
 from siyu.engagement.interaction.triggers import label
 from siyu.kit.errors import Invalid
 from siyu.models import Group, Interaction
 
-router = APIRouter()
+router = edge_router()
 STATUSES = ("open", "closed")
 
 
@@ -65,44 +63,32 @@ def _rows(s: Session, ws: int, status: str | None) -> dict[str, Any]:
 
 
 @router.get("/interactions", response_class=HTMLResponse)
-def list_page(request: Request, status: str | None = None,
-              who: Principal = Depends(require(Perm.READ))) -> HTMLResponse:
+def list_page(request: Request, status: str | None = None, w: Work = Depends(work(Perm.READ))) -> HTMLResponse:
     status = status if status in STATUSES else None
-    with runtime(request).tx() as s:
-        return render(request, "interactions/list.html", nav="interactions", statuses=STATUSES,
-                      **_rows(s, who.workspace_id, status))
+    return render(request, "interactions/list.html", nav="interactions", statuses=STATUSES,
+                  **_rows(w.s, w.ws, status))
 
 
 @router.get("/interactions/rows", response_class=HTMLResponse)
-def rows_fragment(request: Request, status: str | None = None,
-                  who: Principal = Depends(require(Perm.READ))) -> HTMLResponse:
+def rows_fragment(request: Request, status: str | None = None, w: Work = Depends(work(Perm.READ))) -> HTMLResponse:
     status = status if status in STATUSES else None
-    with runtime(request).tx() as s:
-        return render(request, "interactions/_rows.html", **_rows(s, who.workspace_id, status))
+    return render(request, "interactions/_rows.html", **_rows(w.s, w.ws, status))
 
 
 @router.get("/interactions/new", response_class=HTMLResponse)
 def new_page(request: Request, kind: str = "solitaire", group_id: int | None = None,
-             who: Principal = Depends(require(Perm.WRITE))) -> HTMLResponse:
+             w: Work = Depends(work(Perm.WRITE))) -> HTMLResponse:
     kind = kind if kind in KINDS else "solitaire"
-    with runtime(request).tx() as s:
-        groups = [g for g in communities.groups(s, who.workspace_id) if g.status in ("active", "full")]
-        return render(request, "interactions/new.html", nav="interactions", kind=kind, kinds=KINDS,
-                      groups=groups, selected=group_id)
+    groups = [g for g in communities.groups(w.s, w.ws) if g.status in ("active", "full")]
+    return render(request, "interactions/new.html", nav="interactions", kind=kind, kinds=KINDS,
+                  groups=groups, selected=group_id)
 
 
 @router.post("/interactions")
-def create(request: Request, form: FormData = Depends(form_data),
-           who: Principal = Depends(require(Perm.WRITE))) -> Response:
-    body = parse(InteractionIn, interaction_data(form, request))
-    rt = runtime(request)
-    with rt.tx() as s:
-        ia = service.create(s, who.workspace_id, body, rt.clock.now())
-        auth.audit(s, who, "interaction.create", "interaction", ia.id,
-                   {"kind": ia.kind, "group_id": ia.group_id, "title": ia.title}, now=rt.clock.now())
-        iid = ia.id
+def create(request: Request, form: FormData = Depends(form_data), w: Work = Depends(work(Perm.WRITE))) -> Response:
+    ia = commands.create(w, parse(InteractionIn, interaction_data(form, request)))
     flash(request, N_("Interaction started and announced in the group."))
-    return done(request, f"/interactions/{iid}")
+    return done(request, f"/interactions/{ia.id}")
 
 
 def _detail(s: Session, ia: Interaction) -> dict[str, Any]:
@@ -118,50 +104,33 @@ def _detail(s: Session, ia: Interaction) -> dict[str, Any]:
 
 
 @router.get("/interactions/{interaction_id:int}", response_class=HTMLResponse)
-def detail_page(request: Request, interaction_id: int,
-                who: Principal = Depends(require(Perm.READ))) -> HTMLResponse:
-    with runtime(request).tx() as s:
-        ia = service.get(s, who.workspace_id, interaction_id)
-        return render(request, "interactions/detail.html", nav="interactions", **_detail(s, ia))
+def detail_page(request: Request, interaction_id: int, w: Work = Depends(work(Perm.READ))) -> HTMLResponse:
+    ia = service.get(w.s, w.ws, interaction_id)
+    return render(request, "interactions/detail.html", nav="interactions", **_detail(w.s, ia))
 
 
 @router.get("/interactions/{interaction_id:int}/live", response_class=HTMLResponse)
-def live_fragment(request: Request, interaction_id: int,
-                  who: Principal = Depends(require(Perm.READ))) -> HTMLResponse:
-    with runtime(request).tx() as s:
-        ia = service.get(s, who.workspace_id, interaction_id)
-        return render(request, "interactions/_live.html", **_detail(s, ia))
-
-
-def _act(request: Request, who: Principal, interaction_id: int, verb: str) -> Response:
-    rt = runtime(request)
-    with rt.tx() as s:
-        now = rt.clock.now()
-        if verb == "close":
-            ia = service.close(s, who.workspace_id, interaction_id, now=now)
-        elif verb == "draw":
-            ia = service.draw(s, who.workspace_id, interaction_id, now=now)
-        else:
-            service.announce_live(s, who.workspace_id, interaction_id, now=now)
-            ia = service.get(s, who.workspace_id, interaction_id)
-        auth.audit(s, who, f"interaction.{verb}", "interaction", ia.id, {"reason": ia.result.get("reason")},
-                   now=now)
-    flash(request, {"close": N_("Interaction closed; results posted in the group."),
-                    "draw": N_("Winners drawn and announced in the group."),
-                    "announce": N_("Live list posted in the group.")}[verb])
-    return done(request, f"/interactions/{interaction_id}")
+def live_fragment(request: Request, interaction_id: int, w: Work = Depends(work(Perm.READ))) -> HTMLResponse:
+    ia = service.get(w.s, w.ws, interaction_id)
+    return render(request, "interactions/_live.html", **_detail(w.s, ia))
 
 
 @router.post("/interactions/{interaction_id:int}/close")
-def close(request: Request, interaction_id: int, who: Principal = Depends(require(Perm.WRITE))) -> Response:
-    return _act(request, who, interaction_id, "close")
+def close(request: Request, interaction_id: int, w: Work = Depends(work(Perm.WRITE))) -> Response:
+    commands.close(w, interaction_id)
+    flash(request, N_("Interaction closed; results posted in the group."))
+    return done(request, f"/interactions/{interaction_id}")
 
 
 @router.post("/interactions/{interaction_id:int}/draw")
-def draw(request: Request, interaction_id: int, who: Principal = Depends(require(Perm.WRITE))) -> Response:
-    return _act(request, who, interaction_id, "draw")
+def draw(request: Request, interaction_id: int, w: Work = Depends(work(Perm.WRITE))) -> Response:
+    commands.draw(w, interaction_id)
+    flash(request, N_("Winners drawn and announced in the group."))
+    return done(request, f"/interactions/{interaction_id}")
 
 
 @router.post("/interactions/{interaction_id:int}/announce")
-def announce(request: Request, interaction_id: int, who: Principal = Depends(require(Perm.WRITE))) -> Response:
-    return _act(request, who, interaction_id, "announce")
+def announce(request: Request, interaction_id: int, w: Work = Depends(work(Perm.WRITE))) -> Response:
+    commands.announce(w, interaction_id)
+    flash(request, N_("Live list posted in the group."))
+    return done(request, f"/interactions/{interaction_id}")

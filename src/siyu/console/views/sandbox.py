@@ -12,22 +12,24 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from siyu.acquisition import service as acquisition
-from siyu.auth import service as auth
 from siyu.auth.roles import Perm
-from siyu.auth.service import Principal
-from siyu.auth.web import require, runtime
 from siyu.communities import service as communities
 from siyu.communities.schemas import Question
 from siyu.console import queries
 from siyu.console.render import N_, done, flash, render
 from siyu.console.views.common import form_data, integer, text
-from siyu.delivery import service as outbox
-from siyu.engagement import welcome
+from siyu.delivery import commands as outbox
+from siyu.edge.work import Work, edge_router, work
 from siyu.kit.errors import Invalid
-from siyu.models import Group, SandboxMember, Workspace
+from siyu.models import SandboxMember, Workspace
+from siyu.sandbox import commands
 from siyu.sandbox import service as sandbox
 
-router = APIRouter()
+router = edge_router()
+#: Routes that open their own units of work (`Work.unit`): a member's act commits before the panel is read, so the
+#: panel shows what the commit set off (the welcome, delivered at once when delivery is immediate), and completing
+#: an owner task calls the platform with no transaction open.
+own_units = APIRouter()
 
 
 def _feed(s: Session, ws: int, member: SandboxMember) -> dict[str, Any]:
@@ -63,149 +65,114 @@ def _outbox(s: Session, ws: int) -> dict[str, Any]:
             "contact_names": queries.contact_names(s, contact_ids)}
 
 
-def _member_and_group(s: Session, ws: int, member_id: int, form: FormData) -> tuple[SandboxMember, Group]:
+def _group_id(form: FormData) -> int:
     group_id = integer(form, "group_id")
     if group_id is None:
         raise Invalid("pick a group", code="group_missing")
-    return sandbox.get_member(s, ws, member_id), communities.get_group(s, ws, group_id)
+    return group_id
 
 
-def _panel_response(request: Request, who: Principal, member_id: int) -> HTMLResponse:
-    with runtime(request).tx() as s:
-        m = sandbox.get_member(s, who.workspace_id, member_id)
-        return render(request, "sandbox/_panel.html", **_panel(s, who.workspace_id, m))
+def _panel_page(request: Request, s: Session, ws: int, member_id: int) -> HTMLResponse:
+    return render(request, "sandbox/_panel.html", **_panel(s, ws, sandbox.get_member(s, ws, member_id)))
+
+
+def _panel_after(request: Request, w: Work, member_id: int) -> HTMLResponse:
+    """The member's panel, read after their act committed."""
+    with w.unit(write=False) as s:
+        return _panel_page(request, s, w.ws, member_id)
 
 
 @router.get("/sandbox", response_class=HTMLResponse)
-def sandbox_page(request: Request, who: Principal = Depends(require(Perm.READ))) -> HTMLResponse:
+def sandbox_page(request: Request, w: Work = Depends(work(Perm.READ))) -> HTMLResponse:
     raw = request.query_params.get("member", "")
-    with runtime(request).tx() as s:
-        members = sandbox.members(s, who.workspace_id)
-        selected = None
-        if raw.isdigit():
-            selected = sandbox.get_member(s, who.workspace_id, int(raw))
-        ws = s.get(Workspace, who.workspace_id)
-        panel = _panel(s, who.workspace_id, selected) if selected is not None else {}
-        return render(request, "sandbox/page.html", nav="sandbox", members=members, selected=selected,
-                      mode=ws.sandbox_mode if ws else "bot", modes=sandbox.MODES,
-                      **panel, **_outbox(s, who.workspace_id))
+    s, ws = w.s, w.ws
+    selected = sandbox.get_member(s, ws, int(raw)) if raw.isdigit() else None
+    workspace = s.get(Workspace, ws)
+    panel = _panel(s, ws, selected) if selected is not None else {}
+    return render(request, "sandbox/page.html", nav="sandbox", members=sandbox.members(s, ws), selected=selected,
+                  mode=workspace.sandbox_mode if workspace else "bot", modes=sandbox.MODES,
+                  **panel, **_outbox(s, ws))
 
 
 @router.post("/sandbox/mode")
-def set_mode(request: Request, form: FormData = Depends(form_data),
-             who: Principal = Depends(require(Perm.ADMIN))) -> Response:
-    mode = text(form, "mode")
-    rt = runtime(request)
-    with rt.tx() as s:
-        sandbox.set_mode(s, who.workspace_id, mode)
-        auth.audit(s, who, "sandbox.mode", "workspace", who.workspace_id, {"mode": mode}, now=rt.clock.now())
+def set_mode(request: Request, form: FormData = Depends(form_data), w: Work = Depends(work(Perm.ADMIN))) -> Response:
+    commands.set_mode(w, text(form, "mode"))
     flash(request, N_("Sandbox mode changed."))
     return done(request, "/sandbox")
 
 
 @router.post("/sandbox/members")
 def create_member(request: Request, form: FormData = Depends(form_data),
-                  who: Principal = Depends(require(Perm.WRITE))) -> Response:
-    rt = runtime(request)
-    with rt.tx() as s:
-        m = sandbox.create_member(s, who.workspace_id, text(form, "nickname"), now=rt.clock.now())
-        auth.audit(s, who, "sandbox.member_create", "sandbox_member", m.id, now=rt.clock.now())
-        member_id = m.id
-    return done(request, f"/sandbox?member={member_id}")
+                  w: Work = Depends(work(Perm.WRITE))) -> Response:
+    m = commands.create_member(w, text(form, "nickname"))
+    return done(request, f"/sandbox?member={m.id}")
 
 
 @router.get("/sandbox/members/{member_id:int}/panel", response_class=HTMLResponse)
-def member_panel(request: Request, member_id: int, who: Principal = Depends(require(Perm.READ))) -> HTMLResponse:
-    return _panel_response(request, who, member_id)
+def member_panel(request: Request, member_id: int, w: Work = Depends(work(Perm.READ))) -> HTMLResponse:
+    return _panel_page(request, w.s, w.ws, member_id)
 
 
 @router.get("/sandbox/members/{member_id:int}/feed", response_class=HTMLResponse)
 def member_feed(request: Request, member_id: int, after: int | None = None,
-                who: Principal = Depends(require(Perm.READ))) -> Response:
+                w: Work = Depends(work(Perm.READ))) -> Response:
     """The feed, polled; 204 (nothing to swap) while no message arrived after `after`."""
-    with runtime(request).tx() as s:
-        m = sandbox.get_member(s, who.workspace_id, member_id)
-        feed = _feed(s, who.workspace_id, m)
-        if after is not None and feed["last_id"] == after:
-            return Response(status_code=204)
-        return render(request, "sandbox/_feed.html", **feed)
+    feed = _feed(w.s, w.ws, sandbox.get_member(w.s, w.ws, member_id))
+    if after is not None and feed["last_id"] == after:
+        return Response(status_code=204)
+    return render(request, "sandbox/_feed.html", **feed)
 
 
-@router.post("/sandbox/members/{member_id:int}/scan", response_class=HTMLResponse)
+@own_units.post("/sandbox/members/{member_id:int}/scan", response_class=HTMLResponse)
 def scan(request: Request, member_id: int, form: FormData = Depends(form_data),
-         who: Principal = Depends(require(Perm.WRITE))) -> HTMLResponse:
+         w: Work = Depends(work(Perm.WRITE))) -> HTMLResponse:
     state = text(form, "state")
     if not state:
         raise Invalid("pick a channel code to scan", code="state_missing")
-    rt = runtime(request)
-    with rt.tx() as s:
-        m = sandbox.get_member(s, who.workspace_id, member_id)
-        r = sandbox.scan(s, rt.connectors, who.workspace_id, m, state, now=rt.clock.now())
-        auth.audit(s, who, "sandbox.scan", "sandbox_member", m.id, {"state": state, "group_id": r.group_id},
-                   now=rt.clock.now())
-    return _panel_response(request, who, member_id)
+    with w.unit():  # its own unit: the panel below is read after the scan commits (see `own_units`)
+        commands.scan(w, member_id, state)
+    return _panel_after(request, w, member_id)
 
 
-@router.post("/sandbox/members/{member_id:int}/post", response_class=HTMLResponse)
+@own_units.post("/sandbox/members/{member_id:int}/post", response_class=HTMLResponse)
 def post(request: Request, member_id: int, form: FormData = Depends(form_data),
-         who: Principal = Depends(require(Perm.WRITE))) -> HTMLResponse:
-    rt = runtime(request)
-    with rt.tx() as s:
-        m, g = _member_and_group(s, who.workspace_id, member_id, form)
-        msg = sandbox.post(s, who.workspace_id, m, g, text(form, "text"), now=rt.clock.now())
-        auth.audit(s, who, "sandbox.post", "sandbox_member", m.id, {"group_id": g.id, "message_id": msg.id},
-                   now=rt.clock.now())
-    return _panel_response(request, who, member_id)
+         w: Work = Depends(work(Perm.WRITE))) -> HTMLResponse:
+    with w.unit():  # its own unit: the panel below is read after the post commits (see `own_units`)
+        commands.post(w, member_id, _group_id(form), text(form, "text"))
+    return _panel_after(request, w, member_id)
 
 
-@router.post("/sandbox/members/{member_id:int}/leave", response_class=HTMLResponse)
+@own_units.post("/sandbox/members/{member_id:int}/leave", response_class=HTMLResponse)
 def leave(request: Request, member_id: int, form: FormData = Depends(form_data),
-          who: Principal = Depends(require(Perm.WRITE))) -> HTMLResponse:
-    rt = runtime(request)
-    with rt.tx() as s:
-        m, g = _member_and_group(s, who.workspace_id, member_id, form)
-        sandbox.leave(s, who.workspace_id, m, g, now=rt.clock.now())
-        auth.audit(s, who, "sandbox.leave", "sandbox_member", m.id, {"group_id": g.id}, now=rt.clock.now())
-    return _panel_response(request, who, member_id)
+          w: Work = Depends(work(Perm.WRITE))) -> HTMLResponse:
+    with w.unit():  # its own unit: the panel below is read after the leave commits (see `own_units`)
+        commands.leave(w, member_id, _group_id(form))
+    return _panel_after(request, w, member_id)
 
 
-@router.post("/sandbox/members/{member_id:int}/answer", response_class=HTMLResponse)
+@own_units.post("/sandbox/members/{member_id:int}/answer", response_class=HTMLResponse)
 def answer(request: Request, member_id: int, form: FormData = Depends(form_data),
-           who: Principal = Depends(require(Perm.WRITE))) -> HTMLResponse:
+           w: Work = Depends(work(Perm.WRITE))) -> HTMLResponse:
     community_id = integer(form, "community_id")
     if community_id is None:
         raise Invalid("no community given", code="community_missing")
-    rt = runtime(request)
-    with rt.tx() as s:
-        m = sandbox.get_member(s, who.workspace_id, member_id)
-        c = communities.get(s, who.workspace_id, community_id)
-        answers: dict[str, str] = {}
-        for i, q in enumerate(c.questionnaire):
-            choice = text(form, f"a{i}")
-            if choice:
-                answers[str(q.get("question", ""))] = choice
-        if not answers:
-            raise Invalid("choose at least one answer", code="no_answers")
-        contact_id = queries.contact_of_identity(s, who.workspace_id, sandbox.PLATFORM, m.external_id)
-        if contact_id is None:
-            raise Invalid("scan a code or join a group first", code="not_a_contact")
-        added = welcome.answer(s, who.workspace_id, c.id, contact_id, answers, now=rt.clock.now())
-        auth.audit(s, who, "sandbox.answer", "contact", contact_id, {"community_id": c.id, "tags_added": added},
-                   now=rt.clock.now())
-    return _panel_response(request, who, member_id)
+    with w.unit():  # its own unit: the panel below is read after the answers commit (see `own_units`)
+        c = communities.get(w.s, w.ws, community_id)
+        choices = ((str(q.get("question", "")), text(form, f"a{i}")) for i, q in enumerate(c.questionnaire))
+        commands.answer(w, member_id, c.id, {question: choice for question, choice in choices if choice})
+    return _panel_after(request, w, member_id)
 
 
 @router.get("/sandbox/outbox", response_class=HTMLResponse)
-def outbox_fragment(request: Request, who: Principal = Depends(require(Perm.READ))) -> HTMLResponse:
-    with runtime(request).tx() as s:
-        return render(request, "sandbox/_outbox.html", **_outbox(s, who.workspace_id))
+def outbox_fragment(request: Request, w: Work = Depends(work(Perm.READ))) -> HTMLResponse:
+    return render(request, "sandbox/_outbox.html", **_outbox(w.s, w.ws))
 
 
-@router.post("/sandbox/tasks/{action_id:int}/done", response_class=HTMLResponse)
-def complete_task(request: Request, action_id: int, who: Principal = Depends(require(Perm.WRITE))) -> HTMLResponse:
-    rt = runtime(request)
-    a = outbox.complete_task(rt.sessions, rt.connectors, who.workspace_id, action_id, rt.clock.now())
-    with rt.tx() as s:
-        auth.audit(s, who, "action.complete", "action", a.id, now=rt.clock.now())
-    with rt.tx() as s:
-        return render(request, "sandbox/_outbox.html", **_outbox(s, who.workspace_id))
+@own_units.post("/sandbox/tasks/{action_id:int}/done", response_class=HTMLResponse)
+def complete_task(request: Request, action_id: int, w: Work = Depends(work(Perm.WRITE))) -> HTMLResponse:
+    outbox.complete_task(w, action_id)  # calls the platform outside any unit of work (`delivery/commands`)
+    with w.unit(write=False) as s:
+        return render(request, "sandbox/_outbox.html", **_outbox(s, w.ws))
+
+
+router.include_router(own_units)

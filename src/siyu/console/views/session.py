@@ -8,21 +8,24 @@ from __future__ import annotations
 
 import hmac
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from siyu.auth import commands, sessions
 from siyu.auth import service as auth
-from siyu.auth import sessions
+from siyu.auth.roles import Perm
 from siyu.auth.service import Principal
 from siyu.auth.web import CSRF_FIELD, client_address, csrf_token, current_principal, runtime, session_token
 from siyu.console.render import LANG_COOKIE, N_, flash, render
 from siyu.console.views.common import form_data, safe_next, text
+from siyu.edge.work import Work, edge_router, work
 from siyu.kit import i18n
 from siyu.kit.errors import Forbidden, TooManyRequests
-from siyu.models import User
 
-router = APIRouter()
+router = edge_router()
+#: Anyone signed in, whatever their role: every role holds at least one permission.
+signed_in = work(*Perm)
 
 
 @router.get("/login")
@@ -44,13 +47,12 @@ def login(request: Request, form: FormData = Depends(form_data)) -> Response:
     if until is not None:
         raise TooManyRequests(f"too many failed logins; try again after {until:%H:%M} UTC",
                               code="too_many_attempts")
+    # Its own transaction, not a Work: nobody is signed in yet, so there is no principal to hold one.
     with rt.tx() as s:
         user = auth.authenticate(s, username, password)
         if user is not None:
-            who = auth.principal_for_user(user)
-            auth.audit(s, who, "user.login", "user", user.id, now=rt.clock.now())
             user_id = user.id
-            token = sessions.start(s, user.id, now=rt.clock.now())
+            token = commands.login(s, user, now=rt.clock.now())
     if user is None:
         rt.login_throttle.failed(keys, rt.clock.now())
         return render(request, "login.html", status_code=401, next=target, username=username,
@@ -64,12 +66,9 @@ def login(request: Request, form: FormData = Depends(form_data)) -> Response:
 
 
 @router.post("/logout")
-def logout(request: Request, who: Principal = Depends(current_principal)) -> Response:
-    rt = runtime(request)
-    with rt.tx() as s:
-        sessions.revoke(s, session_token(request), now=rt.clock.now())
-        auth.audit(s, who, "user.logout", "user", who.id, now=rt.clock.now())
-    request.session.clear()
+def logout(request: Request, w: Work = Depends(signed_in)) -> Response:
+    commands.logout(w, session_token(request))
+    request.session.clear()  # the cookie is rewritten with the response, after the unit of work committed
     return RedirectResponse("/login", status_code=303)
 
 
@@ -79,16 +78,16 @@ def password_form(request: Request, who: Principal = Depends(current_principal))
 
 
 @router.post("/account/password")
-def change_password(request: Request, form: FormData = Depends(form_data),
-                    who: Principal = Depends(current_principal)) -> Response:
+def change_password(request: Request, form: FormData = Depends(form_data), w: Work = Depends(signed_in)) -> Response:
     """Change one's own password: the current one is asked for (a borrowed unlocked screen is not enough) and
     wrong guesses count towards the login throttle; all the user's other sessions end."""
+    who = w.who
     if who.kind != "user":
         raise Forbidden("only a console user has a password", code="forbidden")
     current, new, again = (str(form.get(k) or "") for k in ("current", "password", "confirm"))
-    rt = runtime(request)
+    rt = w.rt
     keys = [f"user:{who.name.lower()}"]
-    until = rt.login_throttle.blocked_until(keys, rt.clock.now())
+    until = rt.login_throttle.blocked_until(keys, w.now)
     if until is not None:
         raise TooManyRequests(f"too many failed attempts; try again after {until:%H:%M} UTC",
                               code="too_many_attempts")
@@ -97,16 +96,9 @@ def change_password(request: Request, form: FormData = Depends(form_data),
         error = N_("The two new passwords differ.")
     elif len(new) < 8 or len(new) > 200:
         error = N_("A password needs 8 to 200 characters.")
-    else:
-        with rt.tx() as s:
-            user = s.get(User, who.id)
-            if user is None or not auth.verify_password(user, current):
-                error = N_("The current password is wrong.")
-            else:
-                ended = auth.set_password(s, user, new, now=rt.clock.now(), keep_session=session_token(request))
-                auth.audit(s, who, "user.password", "user", who.id, {"sessions_ended": ended}, now=rt.clock.now())
-        if error is not None:  # a wrong current password is a guess like a failed login
-            rt.login_throttle.failed(keys, rt.clock.now())
+    elif not commands.change_password(w, current, new, keep_session=session_token(request)):
+        error = N_("The current password is wrong.")
+        rt.login_throttle.failed(keys, w.now)  # a wrong current password is a guess like a failed login
     if error is not None:
         return render(request, "account/password.html", status_code=422, nav="account", error=error)
     flash(request, N_("Password changed. You were logged out everywhere else."))

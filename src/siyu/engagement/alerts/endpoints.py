@@ -5,18 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends
 from pydantic import BaseModel
 
-from siyu.auth import service as auth
 from siyu.auth.roles import Perm
-from siyu.auth.service import Principal
-from siyu.auth.web import require, runtime
-from siyu.engagement.alerts import failures, service
+from siyu.edge.work import Work, edge_router, work
+from siyu.engagement.alerts import commands, failures, service
+from siyu.kit.pagination import Cursor, Limit, PageOut
 from siyu.kit.params import Id, Id64
 from siyu.models import Alert
 
-router = APIRouter(prefix="/api/v1", tags=["alerts"])
+router = edge_router(prefix="/api/v1", tags=["alerts"])
 
 
 class AlertOut(BaseModel):
@@ -35,24 +34,18 @@ def alert_out(a: Alert) -> AlertOut:
                     created_at=a.created_at, acknowledged_at=a.acknowledged_at)
 
 
-@router.get("/alerts", response_model=list[AlertOut])
-def list_alerts(request: Request, status: Literal["open", "all"] = "open", kind: str | None = None,
-                group_id: Id | None = None, limit: int = 200,
-                who: Principal = Depends(require(Perm.READ))) -> list[AlertOut]:
-    limit = max(1, min(limit, 500))
-    with runtime(request).tx() as s:
-        rows = (service.open_alerts(s, who.workspace_id, group_id=group_id, kind=kind, limit=limit)
-                if status == "open" else service.recent(s, who.workspace_id, limit, group_id=group_id, kind=kind))
-        return [alert_out(a) for a in rows]
+@router.get("/alerts")
+def list_alerts(status: Literal["open", "all"] = "open", kind: str | None = None, group_id: Id | None = None,
+                cursor: Cursor = None, limit: Limit = 200, w: Work = Depends(work(Perm.READ))) -> PageOut[AlertOut]:
+    """Newest first: the open ones, or (`status=all`) acknowledged ones too."""
+    page = service.page(w.s, w.ws, open_only=status == "open", group_id=group_id, kind=kind, cursor=cursor,
+                        limit=limit)
+    return PageOut.of(page, alert_out)
 
 
-@router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut)
-def acknowledge(request: Request, alert_id: Id64, who: Principal = Depends(require(Perm.WRITE))) -> AlertOut:
-    rt = runtime(request)
-    with rt.tx() as s:
-        a = service.acknowledge(s, who.workspace_id, alert_id, now=rt.clock.now())
-        auth.audit(s, who, "alert.acknowledge", "alert", a.id, {"kind": a.kind}, now=rt.clock.now())
-        return alert_out(a)
+@router.post("/alerts/{alert_id}/acknowledge")
+def acknowledge(alert_id: Id64, w: Work = Depends(work(Perm.WRITE))) -> AlertOut:
+    return alert_out(commands.acknowledge(w, alert_id))
 
 
 class AutomationFailureOut(BaseModel):
@@ -68,20 +61,15 @@ class AutomationFailureOut(BaseModel):
     updated_at: datetime
 
 
-@router.get("/automation-failures", response_model=list[AutomationFailureOut])
-def list_failures(request: Request, who: Principal = Depends(require(Perm.READ))) -> list[AutomationFailureOut]:
-    """Automations that raised on an event and have not yet gone through on a retry."""
-    with runtime(request).tx() as s:
-        return [AutomationFailureOut.model_validate(f, from_attributes=True)
-                for f in failures.open_failures(s, who.workspace_id)]
+@router.get("/automation-failures")
+def list_failures(cursor: Cursor = None, limit: Limit = 100,
+                  w: Work = Depends(work(Perm.READ))) -> PageOut[AutomationFailureOut]:
+    """Automations that raised on an event and have not yet gone through on a retry, newest first."""
+    page = failures.open_page(w.s, w.ws, cursor=cursor, limit=limit)
+    return PageOut.of(page, lambda f: AutomationFailureOut.model_validate(f, from_attributes=True))
 
 
-@router.post("/automation-failures/{failure_id}/rerun", response_model=AutomationFailureOut)
-def rerun_failure(request: Request, failure_id: Id64,
-                  who: Principal = Depends(require(Perm.WRITE))) -> AutomationFailureOut:
+@router.post("/automation-failures/{failure_id}/rerun")
+def rerun_failure(failure_id: Id64, w: Work = Depends(work(Perm.WRITE))) -> AutomationFailureOut:
     """Run the automation on its event again now (after its cause was fixed); `state` says how it went."""
-    rt = runtime(request)
-    with rt.tx() as s:
-        f = failures.rerun(s, who.workspace_id, failure_id, rt.clock.now())
-        auth.audit(s, who, "automation.rerun", "automation_failure", f.id, {"state": f.state}, now=rt.clock.now())
-        return AutomationFailureOut.model_validate(f, from_attributes=True)
+    return AutomationFailureOut.model_validate(commands.rerun_failure(w, failure_id), from_attributes=True)

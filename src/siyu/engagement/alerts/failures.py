@@ -18,6 +18,7 @@ from siyu.events import hooks
 from siyu.events.hooks import StoredEvent
 from siyu.kit.db import insert_ignore, transaction
 from siyu.kit.errors import NotFound
+from siyu.kit.pagination import Page, keyset
 from siyu.models import AutomationFailure, Event
 
 log = logging.getLogger("siyu.automations")
@@ -125,3 +126,9 @@ def open_failures(session: Session, ws: int, limit: int = 100) -> list[Automatio
     return list(session.scalars(select(AutomationFailure).where(
         AutomationFailure.workspace_id == ws, AutomationFailure.state != "resolved")
         .order_by(AutomationFailure.id.desc()).limit(limit)))
+
+
+def open_page(session: Session, ws: int, *, cursor: str | None = None, limit: int = 100) -> Page[AutomationFailure]:
+    """Failures not yet resolved, newest first."""
+    q = select(AutomationFailure).where(AutomationFailure.workspace_id == ws, AutomationFailure.state != "resolved")
+    return keyset(session, q, [AutomationFailure.id], cursor=cursor, limit=limit, key=lambda f: [f.id])

@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from siyu.events import schemas as event_schemas
 from siyu.events import service as events
 from siyu.kit.db import insert_ignore
 from siyu.kit.errors import NotFound
+from siyu.kit.pagination import Page, keyset
 from siyu.models import Alert
 
 
@@ -39,24 +40,34 @@ def raise_alert(session: Session, ws: int, *, kind: str, key: str, message: str,
     return session.get(Alert, row[0])
 
 
-def open_alerts(session: Session, ws: int, *, group_id: int | None = None, kind: str | None = None,
-                limit: int = 200) -> list[Alert]:
-    q = select(Alert).where(Alert.workspace_id == ws, Alert.acknowledged_at.is_(None))
+def _alerts(ws: int, *, open_only: bool, group_id: int | None, kind: str | None) -> Select[Alert]:
+    q = select(Alert).where(Alert.workspace_id == ws)
+    if open_only:
+        q = q.where(Alert.acknowledged_at.is_(None))
     if group_id is not None:
         q = q.where(Alert.group_id == group_id)
     if kind is not None:
         q = q.where(Alert.kind == kind)
+    return q
+
+
+def open_alerts(session: Session, ws: int, *, group_id: int | None = None, kind: str | None = None,
+                limit: int = 200) -> list[Alert]:
+    q = _alerts(ws, open_only=True, group_id=group_id, kind=kind)
     return list(session.scalars(q.order_by(Alert.id.desc()).limit(limit)))
 
 
 def recent(session: Session, ws: int, limit: int = 200, *, group_id: int | None = None,
            kind: str | None = None) -> list[Alert]:
-    q = select(Alert).where(Alert.workspace_id == ws)
-    if group_id is not None:
-        q = q.where(Alert.group_id == group_id)
-    if kind is not None:
-        q = q.where(Alert.kind == kind)
+    q = _alerts(ws, open_only=False, group_id=group_id, kind=kind)
     return list(session.scalars(q.order_by(Alert.id.desc()).limit(limit)))
+
+
+def page(session: Session, ws: int, *, open_only: bool, group_id: int | None = None, kind: str | None = None,
+         cursor: str | None = None, limit: int = 200) -> Page[Alert]:
+    """Open alerts (or all of them), newest first."""
+    q = _alerts(ws, open_only=open_only, group_id=group_id, kind=kind)
+    return keyset(session, q, [Alert.id], cursor=cursor, limit=limit, key=lambda a: [a.id])
 
 
 def acknowledge(session: Session, ws: int, alert_id: int, *, now: datetime) -> Alert:

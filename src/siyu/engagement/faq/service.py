@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from siyu.delivery import service as outbox
@@ -27,6 +27,7 @@ from siyu.engagement.faq.schemas import (
 from siyu.events import schemas as event_schemas
 from siyu.events import service as events
 from siyu.kit.errors import Conflict, NotFound
+from siyu.kit.pagination import Page, encode, keyset
 from siyu.models import Community, Contact, Event, FaqEntry, Group, QuickReply, Workspace
 
 SETTINGS_KEY = "faq"
@@ -92,11 +93,23 @@ def _check_community(session: Session, ws: int, community_id: int | None) -> Non
         raise NotFound(f"no community {community_id}", code="community_not_found")
 
 
-def entries(session: Session, ws: int, *, community_id: int | None = None) -> list[FaqEntry]:
+def _entries(ws: int, community_id: int | None) -> Select[FaqEntry]:
     q = select(FaqEntry).where(FaqEntry.workspace_id == ws)
     if community_id is not None:
         q = q.where((FaqEntry.community_id == community_id) | FaqEntry.community_id.is_(None))
-    return list(session.scalars(q.order_by(FaqEntry.id)))
+    return q
+
+
+def entries(session: Session, ws: int, *, community_id: int | None = None) -> list[FaqEntry]:
+    """All of them, oldest first (the console's library)."""
+    return list(session.scalars(_entries(ws, community_id).order_by(FaqEntry.id)))
+
+
+def entry_page(session: Session, ws: int, *, community_id: int | None = None, cursor: str | None = None,
+               limit: int = 200) -> Page[FaqEntry]:
+    """Oldest first, a page at a time; with `community_id`, that community's entries and the global ones."""
+    return keyset(session, _entries(ws, community_id), [FaqEntry.id], cursor=cursor, limit=limit,
+                  key=lambda e: [e.id], desc=False)
 
 
 def get_entry(session: Session, ws: int, entry_id: int) -> FaqEntry:
@@ -138,6 +151,12 @@ def delete_entry(session: Session, ws: int, entry_id: int) -> None:
 
 def quick_replies(session: Session, ws: int) -> list[QuickReply]:
     return list(session.scalars(select(QuickReply).where(QuickReply.workspace_id == ws).order_by(QuickReply.id)))
+
+
+def quick_reply_page(session: Session, ws: int, *, cursor: str | None = None, limit: int = 200) -> Page[QuickReply]:
+    """Oldest first, a page at a time."""
+    return keyset(session, select(QuickReply).where(QuickReply.workspace_id == ws), [QuickReply.id],
+                  cursor=cursor, limit=limit, key=lambda r: [r.id], desc=False)
 
 
 def get_quick_reply(session: Session, ws: int, reply_id: int) -> QuickReply:
@@ -227,9 +246,34 @@ def plan_reply(session: Session, ws: int, *, group: Group, contact: Contact | No
 # -------------------------------------------------------------------------------------------------- suggestions
 
 
-def suggestions(session: Session, ws: int, *, open_only: bool = True, limit: int = 50) -> list[SuggestionOut]:
-    rows = list(session.scalars(select(Event).where(Event.workspace_id == ws, Event.type == "faq.suggested")
-                                .order_by(Event.id.desc()).limit(max(1, min(limit, 200)))))
+#: Suggestion events read per query while filling a page of open ones (answered ones are skipped).
+SCAN_BATCH = 200
+#: At most this many batches per page: past them the page is returned short, its cursor where the scan stopped.
+SCAN_BATCHES = 5
+
+
+def suggestions(session: Session, ws: int, *, open_only: bool = True, cursor: str | None = None,
+                limit: int = 50) -> Page[SuggestionOut]:
+    """Newest first (by the suggestion's event id). Whether a suggestion was answered is known only after reading
+    it, so open ones are collected batch by batch; after `SCAN_BATCHES` batches a page may hold fewer than `limit`
+    items and still have a `next_cursor` (keep paging until it is null)."""
+    limit = max(1, min(limit, 200))
+    q = select(Event).where(Event.workspace_id == ws, Event.type == "faq.suggested")
+    out: list[SuggestionOut] = []
+    last: int | None = None
+    for _ in range(SCAN_BATCHES):
+        batch = keyset(session, q, [Event.id], cursor=cursor, limit=SCAN_BATCH, key=lambda e: [e.id])
+        out.extend(_suggestions_of(session, ws, batch.items, open_only=open_only))
+        if len(out) > limit:
+            return Page(out[:limit], encode([out[limit - 1].event_id]))
+        cursor = batch.next_cursor
+        if cursor is None:
+            return Page(out, None)
+        last = batch.items[-1].id
+    return Page(out, encode([last]) if last is not None else None)
+
+
+def _suggestions_of(session: Session, ws: int, rows: list[Event], *, open_only: bool) -> list[SuggestionOut]:
     if not rows:
         return []
     keys = [f"faq:{e.payload.get('message_event_id')}" for e in rows]

@@ -23,7 +23,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from siyu.communities.schemas import NOT_COUNTED
@@ -34,6 +34,7 @@ from siyu.engagement.interaction.schemas import InteractionIn
 from siyu.events import service as events
 from siyu.events.hooks import StoredEvent
 from siyu.kit.errors import Conflict, Invalid, NotFound
+from siyu.kit.pagination import Page, keyset
 from siyu.models import CommunityRole, Contact, Group, Interaction, InteractionEntry, ShareLink
 
 SLOTS = {"solitaire": "solitaire", "draw": "draw", "quiz": "answer", "poll": "answer", "dice": "dice"}
@@ -129,14 +130,26 @@ def get(session: Session, ws: int, interaction_id: int) -> Interaction:
     return ia
 
 
-def list_all(session: Session, ws: int, *, group_id: int | None = None, status: str | None = None,
-             limit: int = 100) -> list[Interaction]:
+def _listed(ws: int, group_id: int | None, status: str | None) -> Select[Interaction]:
     q = select(Interaction).where(Interaction.workspace_id == ws)
     if group_id is not None:
         q = q.where(Interaction.group_id == group_id)
     if status is not None:
         q = q.where(Interaction.status == status)
+    return q
+
+
+def list_all(session: Session, ws: int, *, group_id: int | None = None, status: str | None = None,
+             limit: int = 100) -> list[Interaction]:
+    q = _listed(ws, group_id, status)
     return list(session.scalars(q.order_by(Interaction.id.desc()).limit(max(1, min(limit, 500)))))
+
+
+def page(session: Session, ws: int, *, group_id: int | None = None, status: str | None = None,
+         cursor: str | None = None, limit: int = 100) -> Page[Interaction]:
+    """Newest first."""
+    return keyset(session, _listed(ws, group_id, status), [Interaction.id], cursor=cursor, limit=limit,
+                  key=lambda ia: [ia.id])
 
 
 def open_in_group(session: Session, group_id: int) -> list[Interaction]:

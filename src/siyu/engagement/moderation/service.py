@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -95,6 +95,12 @@ def word_lists(session: Session, ws: int) -> list[WordList]:
     return list(session.scalars(select(WordList).where(WordList.workspace_id == ws).order_by(WordList.id)))
 
 
+def word_list_page(session: Session, ws: int, *, cursor: str | None = None, limit: int = 200) -> Page[WordList]:
+    """Oldest first, a page at a time."""
+    return keyset(session, select(WordList).where(WordList.workspace_id == ws), [WordList.id], cursor=cursor,
+                  limit=limit, key=lambda wl: [wl.id], desc=False)
+
+
 def get_word_list(session: Session, ws: int, list_id: int) -> WordList:
     wl = session.get(WordList, list_id)
     if wl is None or wl.workspace_id != ws:
@@ -161,11 +167,22 @@ def delete_word_list(session: Session, ws: int, list_id: int) -> None:
 # -------------------------------------------------------------------------------------------------- exemptions
 
 
+def _exemptions(ws: int) -> Select[ModerationExemption, Contact]:
+    return select(ModerationExemption, Contact).join(Contact, Contact.id == ModerationExemption.contact_id).where(
+        ModerationExemption.workspace_id == ws)
+
+
 def exemptions(session: Session, ws: int) -> list[tuple[ModerationExemption, Contact]]:
-    rows = session.execute(select(ModerationExemption, Contact).join(
-        Contact, Contact.id == ModerationExemption.contact_id).where(ModerationExemption.workspace_id == ws)
-        .order_by(ModerationExemption.id))
+    rows = session.execute(_exemptions(ws).order_by(ModerationExemption.id))
     return [(e, c) for e, c in rows.all()]
+
+
+def exemption_page(session: Session, ws: int, *, cursor: str | None = None,
+                   limit: int = 200) -> Page[tuple[ModerationExemption, Contact]]:
+    """Oldest first, a page at a time."""
+    page = keyset(session, _exemptions(ws), [ModerationExemption.id], cursor=cursor, limit=limit,
+                  key=lambda r: [r[0].id], desc=False, scalars=False)
+    return Page([(e, c) for e, c in page.items], page.next_cursor)
 
 
 def exemption_out(e: ModerationExemption, c: Contact) -> ExemptionOut:

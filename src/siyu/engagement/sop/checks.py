@@ -6,12 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from siyu.engagement.sop import planner
 from siyu.engagement.sop.schemas import CheckOut
 from siyu.engagement.sop.service import zone
+from siyu.kit.pagination import Page, keyset
 from siyu.models import Action, Community, Group, SopItem, SopOccurrence
 
 ACTIVITY_SHARE = {"traffic": 0.8}
@@ -36,9 +37,8 @@ class Row:
         return self.occ.status
 
 
-def occurrences(session: Session, ws: int, start: datetime, end: datetime, *, community_id: int | None = None,
-                group_id: int | None = None, statuses: tuple[str, ...] | None = None,
-                limit: int = 5000) -> list[Row]:
+def _occurrences(ws: int, start: datetime, end: datetime, *, community_id: int | None, group_id: int | None,
+                 statuses: tuple[str, ...] | None) -> Select[SopOccurrence, SopItem, Group, str]:
     q = (select(SopOccurrence, SopItem, Group, Action.state)
          .join(SopItem, SopItem.id == SopOccurrence.item_id)
          .outerjoin(Group, Group.id == SopOccurrence.group_id)
@@ -50,14 +50,35 @@ def occurrences(session: Session, ws: int, start: datetime, end: datetime, *, co
         q = q.where(SopOccurrence.group_id == group_id)
     if statuses is not None:
         q = q.where(SopOccurrence.status.in_(statuses))
+    return q
+
+
+def occurrences(session: Session, ws: int, start: datetime, end: datetime, *, community_id: int | None = None,
+                group_id: int | None = None, statuses: tuple[str, ...] | None = None,
+                limit: int = 5000) -> list[Row]:
+    """By due time, group, id."""
+    q = _occurrences(ws, start, end, community_id=community_id, group_id=group_id, statuses=statuses)
     q = q.order_by(SopOccurrence.due_at, SopOccurrence.group_id, SopOccurrence.id).limit(limit)
     return [Row(o, i, g, st) for o, i, g, st in session.execute(q).all()]
 
 
+def occurrence_page(session: Session, ws: int, start: datetime, end: datetime, *, community_id: int | None = None,
+                    group_id: int | None = None, statuses: tuple[str, ...] | None = None,
+                    cursor: str | None = None, limit: int = 200) -> Page[Row]:
+    """A page of `occurrences` by due time, then id: the group is left out of the order, since a direct message
+    has none and a cursor needs values to compare."""
+    q = _occurrences(ws, start, end, community_id=community_id, group_id=group_id, statuses=statuses)
+    page = keyset(session, q, [SopOccurrence.due_at, SopOccurrence.id], cursor=cursor, limit=limit,
+                  key=lambda r: [r[0].due_at, r[0].id], desc=False, scalars=False)
+    return page.map(lambda r: Row(r[0], r[1], r[2], r[3]))
+
+
+PUSHED_OUT = ("skipped_cap", "skipped_quiet", "skipped_missed", "cancelled")
+
+
 def report(session: Session, ws: int, start: datetime, end: datetime) -> list[Row]:
     """What was pushed out (cap, quiet hours, missed window) or cancelled, and why."""
-    return occurrences(session, ws, start, end,
-                       statuses=("skipped_cap", "skipped_quiet", "skipped_missed", "cancelled"))
+    return occurrences(session, ws, start, end, statuses=PUSHED_OUT)
 
 
 def week_start(session: Session, ws: int, day: date) -> tuple[date, datetime, datetime]:

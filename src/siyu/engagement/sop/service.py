@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from siyu.communities import service as communities
@@ -28,6 +28,7 @@ from siyu.engagement.sop.schemas import (
     SopItemPatch,
 )
 from siyu.kit.errors import Invalid, NotFound
+from siyu.kit.pagination import Page, keyset
 from siyu.models import Community, Group, SopItem, SopOccurrence, Workspace
 
 #: Occurrence states that have not gone out and may be re-planned.
@@ -99,8 +100,8 @@ def get_item(session: Session, ws: int, item_id: int) -> SopItem:
     return item
 
 
-def list_items(session: Session, ws: int, *, community_id: int | None = None, group_id: int | None = None,
-               active_only: bool = False) -> list[SopItem]:
+def _items(session: Session, ws: int, *, community_id: int | None, group_id: int | None,
+           active_only: bool = False) -> Select[SopItem]:
     q = select(SopItem).where(SopItem.workspace_id == ws)
     if community_id is not None:
         in_community = select(Group.id).where(Group.community_id == community_id)
@@ -110,7 +111,22 @@ def list_items(session: Session, ws: int, *, community_id: int | None = None, gr
         q = q.where((SopItem.group_id == group_id) | (SopItem.community_id == g.community_id))
     if active_only:
         q = q.where(SopItem.active.is_(True))
+    return q
+
+
+def list_items(session: Session, ws: int, *, community_id: int | None = None, group_id: int | None = None,
+               active_only: bool = False) -> list[SopItem]:
+    """By time of day, then id."""
+    q = _items(session, ws, community_id=community_id, group_id=group_id, active_only=active_only)
     return list(session.scalars(q.order_by(SopItem.time_of_day, SopItem.id)))
+
+
+def page_items(session: Session, ws: int, *, community_id: int | None = None, group_id: int | None = None,
+               cursor: str | None = None, limit: int = 200) -> Page[SopItem]:
+    """A page of `list_items` (same order)."""
+    q = _items(session, ws, community_id=community_id, group_id=group_id)
+    return keyset(session, q, [SopItem.time_of_day, SopItem.id], cursor=cursor, limit=limit,
+                  key=lambda i: [i.time_of_day, i.id], desc=False)
 
 
 def item_in(item: SopItem) -> dict[str, Any]:
