@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from siyu.contacts import identities
 from siyu.events import service
 from siyu.models import Contact, Event
 from siyu.runtime import Runtime
+from tests.conftest import BACKEND
 
 
 def _event(rt: Any, key: str, email: str) -> int:
@@ -46,3 +48,27 @@ def test_a_rolled_back_new_contact_is_not_remembered(rt: Any) -> None:
     cid = _event(rt, "r2", "li@example.com")
     with rt.tx() as s:
         assert s.scalar(select(Contact.id).where(Contact.id == cid)) == cid
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="two writers at once: SQLite has one")
+def test_a_released_savepoint_does_not_publish_a_contact_before_its_commit(rt: Any) -> None:
+    """A savepoint released inside a transaction (routing, the automations) is no commit: until the transaction
+    commits, another writer must not be handed its new contact from the cache (a concurrent scan of the same person
+    then found no contact behind the id: tests/engine/test_concurrent_joins.py failed under load)."""
+    key = ("email", "early@example.com")
+    with rt.tx() as s:
+        cid, created = identities.identify(s, 1, *key, now=rt.clock.now())
+        assert created
+        with s.begin_nested():
+            pass  # released: SQLAlchemy fires after_commit for it
+        other = rt.sessions()  # another writer (a concurrent scan of the same person)
+        try:
+            assert identities._lookup(other, 1, [key]) == {}
+        finally:
+            other.rollback()
+            other.close()
+    other = rt.sessions()
+    try:  # committed now: found
+        assert identities._lookup(other, 1, [key]) == {key: cid}
+    finally:
+        other.close()
