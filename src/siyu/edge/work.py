@@ -37,6 +37,8 @@ from siyu.auth import service as auth
 from siyu.auth.roles import Perm
 from siyu.auth.service import Principal
 from siyu.auth.web import require, require_any, runtime
+from siyu.edge import submissions
+from siyu.kit.db import default_read_only
 
 if TYPE_CHECKING:
     from siyu.runtime import Runtime
@@ -51,7 +53,10 @@ class Work:
     who: Principal
     request: Request
     now: datetime
+    #: The console form's one-time key (`submission`), when the request is a form post that carries one.
+    submission: str | None = None
     _session: Session | None = field(default=None, repr=False)
+    _claimed: bool = field(default=False, repr=False)
 
     @property
     def s(self) -> Session:
@@ -72,6 +77,9 @@ class Work:
         with self.rt.tx(write=write) as s:
             self._session = s
             try:
+                if self.submission and not self._claimed and write is not False and not default_read_only.get():
+                    submissions.claim(s, self.ws, self.submission, self.who.actor, now=self.now)
+                    self._claimed = True
                 yield s
             finally:
                 self._session = None
@@ -84,7 +92,7 @@ def work(*perms: Perm) -> Callable[[Request], Coroutine[Any, Any, Work]]:
     async def dependency(request: Request) -> Work:
         who = await guard(request)
         rt = runtime(request)
-        return Work(rt=rt, who=who, request=request, now=rt.clock.now())
+        return Work(rt=rt, who=who, request=request, now=rt.clock.now(), submission=await submissions.key_of(request))
 
     dependency.__name__ = f"work_{'_'.join(p.value for p in perms)}"
     return dependency
@@ -104,8 +112,11 @@ def in_unit_of_work(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         if not units:
             return endpoint(*args, **kwargs)
         (w,) = units
-        with w.unit():
-            return endpoint(*args, **kwargs)
+        with w.unit() as s:
+            result = endpoint(*args, **kwargs)
+            if w.submission and w._claimed:
+                submissions.remember(s, w.ws, w.submission, result)
+            return result
 
     return wrapper
 
