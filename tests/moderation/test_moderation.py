@@ -125,9 +125,14 @@ def test_newcomers_get_stricter_thresholds(rt: Runtime, clock: Any) -> None:
         w.tick(2)
     assert w.decisions("新人") == [("flood", "warn", "applied")]
     assert w.decisions("老人") == []
-    # A link from someone who joined minutes ago skips the warning.
+    # A link from someone who joined minutes ago climbs the same ladder: a warning first, then the removal.
     w.post("新人2", LINK)
-    assert w.decisions("新人2") == [("link", "remove", "applied")]
+    assert w.decisions("新人2") == [("link", "warn", "applied")]
+    assert w.in_group("新人2")
+    w.tick(5)
+    w.post("新人2", LINK)
+    assert w.decisions("新人2") == [("link", "warn", "applied"), ("link", "remove", "applied")]
+    assert not w.in_group("新人2")
     w.post("老人", LINK)
     assert w.decisions("老人") == [("link", "warn", "applied")]
 
@@ -218,10 +223,12 @@ def test_undo_calls_off_a_removal_still_waiting_for_the_owner(rt: Runtime, clock
     w = make_world(rt, clock, mode="wecom")
     w.member("新来的")
     w.post("新来的", LINK)
-    assert w.decisions("新来的") == [("link", "remove", "applied")]
+    w.tick(5)
+    w.post("新来的", LINK)
+    assert w.decisions("新来的") == [("link", "warn", "applied"), ("link", "remove", "applied")]
     assert w.actions("remove_member")[-1][1] == "task_open"
     with rt.tx() as s:
-        d = service.decisions(s, WS).items[0][0]
+        d = service.decisions(s, WS).items[0][0]  # newest first: the removal
         service.undo(s, WS, d.id, by="user:admin", now=clock.now())
     assert w.actions("remove_member")[-1][1] == "expired"
     with rt.tx() as s:

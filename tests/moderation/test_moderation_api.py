@@ -76,7 +76,7 @@ def test_moderation_console_lists_decisions_escaped_and_undoes(rt: Runtime, cloc
     assert undo, "no undo button"
     r = c.post(undo[0])
     assert r.status_code == 303
-    assert w.decisions() == [("link", "remove", "undone")]
+    assert w.decisions() == [("link", "warn", "undone")]
     # word lists through the forms
     r = c.post("/moderation/word-lists", {"name": "投诉词", "purpose": "complaint", "words": "投诉\n退款"})
     assert r.status_code == 303

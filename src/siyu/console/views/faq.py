@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 from siyu.auth.roles import Perm
 from siyu.communities import service as communities
 from siyu.console import queries
-from siyu.console.render import N_, done, flash, render
+from siyu.console.render import N_, done, flash, gettext, render
 from siyu.console.views.common import form_data, integer, lines, options, parse, text
 from siyu.edge.work import Work, edge_router, work
 from siyu.engagement.faq import commands, service
@@ -21,19 +21,39 @@ from siyu.engagement.faq.schemas import Config, EntryIn, QuickReplyIn
 router = edge_router()
 
 
+#: "Try a question" in every community at once answers for at most this many (the picker narrows it down).
+TRY_COMMUNITIES = 20
+
+
 @router.get("/faq", response_class=HTMLResponse)
-def faq_page(request: Request, q: str = "", w: Work = Depends(work(Perm.READ))) -> HTMLResponse:
-    """The newest open suggestions (one page: staff answer them from the top), the whole library and the
-    quick replies."""
+def faq_page(request: Request, q: str = "", community: str = "", w: Work = Depends(work(Perm.READ))) -> HTMLResponse:
+    """The newest open suggestions (one page: staff answer them from the top), a dry run, the whole library and the
+    quick replies. The dry run is what a member's message would get in a group of the chosen community — the same
+    matcher, the same scope (the community's entries and the global ones) and the same thresholds as live replies;
+    with no community chosen, it is tried in every community."""
     s, ws = w.s, w.ws
     suggestions = service.suggestions(s, ws).items
     entries = service.entries(s, ws)
     community_list = communities.list_all(s, ws)
-    trial = service.match(s, ws, q[:2000]) if q.strip() else None
-    names = queries.group_names(s, {x.group_id for x in suggestions if x.group_id})
+    names = {c.id: c.name for c in community_list}
+    trials: list[tuple[str, Any]] = []
+    text = q[:2000]
+    if text.strip():
+        if community == "none":
+            trials.append((gettext(request, "Outside any community (global entries only)"),
+                           service.match(s, ws, text)))
+        elif community.isdigit() and int(community) in names:
+            trials.append((names[int(community)], service.match(s, ws, text, community_id=int(community))))
+        else:
+            for c in community_list[:TRY_COMMUNITIES]:
+                trials.append((c.name, service.match(s, ws, text, community_id=c.id)))
+            if not community_list:
+                trials.append((gettext(request, "Outside any community (global entries only)"),
+                               service.match(s, ws, text)))
+    group_names = queries.group_names(s, {x.group_id for x in suggestions if x.group_id})
     return render(request, "faq/page.html", nav="faq", suggestions=suggestions, entries=entries,
                   quick_replies=service.quick_replies(s, ws), config=service.config(s, ws),
-                  communities={c.id: c.name for c in community_list}, q=q, trial=trial, group_names=names)
+                  communities=names, q=q, community=community, trials=trials, group_names=group_names)
 
 
 def _entry_data(form: FormData) -> dict[str, Any]:

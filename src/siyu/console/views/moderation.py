@@ -1,5 +1,5 @@
-"""Console pages: moderation (C7) — the decision log with undo, word lists (bulk upload), rule settings and
-whitelisted members."""
+"""Console pages: moderation (C7) — the decision log with undo, a dry run of a message, word lists (bulk upload),
+rule settings, allowed terms (the workspace's and each community's) and whitelisted members."""
 
 from __future__ import annotations
 
@@ -10,12 +10,22 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from siyu.auth.roles import Perm
+from siyu.communities import service as communities
 from siyu.console import queries
 from siyu.console.render import N_, done, flash, render
 from siyu.console.views.common import form_data, integer, parse, text
 from siyu.edge.work import Work, edge_router, work
+from siyu.engagement import matching
 from siyu.engagement.moderation import commands, service
-from siyu.engagement.moderation.schemas import STEPS, ExemptionIn, Rules, WordListIn, WordListPatch, WordsUpload
+from siyu.engagement.moderation.schemas import (
+    STEPS,
+    AllowedTermsIn,
+    ExemptionIn,
+    Rules,
+    WordListIn,
+    WordListPatch,
+    WordsUpload,
+)
 from siyu.kit.body_limit import read_upload
 from siyu.kit.pagination import Cursor
 
@@ -24,21 +34,39 @@ PAGE = 50
 
 NUMBERS = ("flood_messages", "flood_seconds", "wave_groups", "wave_seconds", "wave_min_chars", "newcomer_hours",
            "newcomer_flood_messages", "newcomer_wave_groups", "ladder_days")
-STEP_FIELDS = ("link_step", "flood_step", "wave_step", "newcomer_link_step")
-SWITCHES = ("enabled", "links", "complaint_alerts")
+STEP_FIELDS = ("link_step", "flood_step", "wave_step", "newcomer_link_step", "contact_step")
+SWITCHES = ("enabled", "links", "contacts", "complaint_alerts")
 
 
 @router.get("/moderation", response_class=HTMLResponse)
-def moderation_page(request: Request, cursor: Cursor = None, w: Work = Depends(work(Perm.READ))) -> HTMLResponse:
-    """The decision log, newest first, a page at a time; the word lists, rules and whitelist below it."""
+def moderation_page(request: Request, cursor: Cursor = None, t: str = "", community: str = "",
+                    w: Work = Depends(work(Perm.READ))) -> HTMLResponse:
+    """The decision log, newest first, a page at a time; a dry run of a message (`t`, in `community`); the word
+    lists, rules, allowed terms and whitelist below it."""
     s, ws = w.s, w.ws
     page = service.decisions(s, ws, cursor=cursor, limit=PAGE)
     names = queries.group_names(s, {d.group_id for d, _ in page.items if d.group_id})
     lists = [service.word_list_out(wl) for wl in service.word_lists(s, ws)]
+    community_names = {c.id: c.name for c in communities.list_all(s, ws)}
+    trial_community = int(community) if community.isdigit() and int(community) in community_names else None
+    trial = service.check(s, ws, t[:2000], community_id=trial_community) if t.strip() else None
+    workspace_allowed, community_allowed = service.allowed_lists(s, ws)
     return render(request, "moderation/page.html", nav="moderation", page=page, cursor=cursor,
                   total=service.count_decisions(s, ws), group_names=names, lists=lists,
                   exemptions=service.exemptions(s, ws), rules=service.rules(s, ws), steps=STEPS, numbers=NUMBERS,
-                  step_fields=STEP_FIELDS, switches=SWITCHES)
+                  step_fields=STEP_FIELDS, switches=SWITCHES, communities=community_names, t=t,
+                  community=community, trial=trial, workspace_allowed=workspace_allowed,
+                  community_allowed=community_allowed)
+
+
+@router.post("/moderation/allowed-terms")
+def save_allowed_terms(request: Request, form: FormData = Depends(form_data),
+                       w: Work = Depends(work(Perm.WRITE))) -> Response:
+    """One scope's allowed terms (no `community_id`: the workspace-wide list), one per line or comma-separated."""
+    terms = matching.split_words(text(form, "terms"))
+    commands.set_allowed_terms(w, integer(form, "community_id"), parse(AllowedTermsIn, {"terms": terms}))
+    flash(request, N_("Allowed terms saved."))
+    return done(request, "/moderation#allowed")
 
 
 @router.post("/moderation/decisions/{decision_id:int}/undo")

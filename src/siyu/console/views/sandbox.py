@@ -32,11 +32,18 @@ router = edge_router()
 own_units = APIRouter()
 
 
+def _group_sig(s: Session, ws: int, member: SandboxMember) -> str:
+    """The member's groups as the feed's poll carries them: when they change (a removal carried out by the worker,
+    an owner task done), the poll answers with the whole panel, so the group and its post box go at once."""
+    return ".".join(str(g.id) for g in sandbox.groups_of(s, ws, member))
+
+
 def _feed(s: Session, ws: int, member: SandboxMember) -> dict[str, Any]:
     messages = sandbox.feed(s, ws, member)
     groups = queries.groups_by_external(s, ws, {m.group_external_id for m in messages if m.group_external_id})
     return {"member": member, "messages": messages, "feed_groups": groups,
-            "nicknames": sandbox.nicknames(s, ws), "last_id": messages[-1].id if messages else 0}
+            "nicknames": sandbox.nicknames(s, ws), "last_id": messages[-1].id if messages else 0,
+            "group_sig": _group_sig(s, ws, member)}
 
 
 def _panel(s: Session, ws: int, member: SandboxMember) -> dict[str, Any]:
@@ -114,10 +121,17 @@ def member_panel(request: Request, member_id: int, w: Work = Depends(work(Perm.R
 
 
 @router.get("/sandbox/members/{member_id:int}/feed", response_class=HTMLResponse)
-def member_feed(request: Request, member_id: int, after: int | None = None,
+def member_feed(request: Request, member_id: int, after: int | None = None, groups: str | None = None,
                 w: Work = Depends(work(Perm.READ))) -> Response:
-    """The feed, polled; 204 (nothing to swap) while no message arrived after `after`."""
-    feed = _feed(w.s, w.ws, sandbox.get_member(w.s, w.ws, member_id))
+    """The feed, polled; 204 (nothing to swap) while no message arrived after `after`. When the member's groups are
+    no longer the `groups` the page shows, the whole panel instead (retargeted to it)."""
+    member = sandbox.get_member(w.s, w.ws, member_id)
+    feed = _feed(w.s, w.ws, member)
+    if groups is not None and groups != feed["group_sig"]:
+        out = _panel_page(request, w.s, w.ws, member_id)
+        out.headers["HX-Retarget"] = "#member-panel"
+        out.headers["HX-Reswap"] = "innerHTML"
+        return out
     if after is not None and feed["last_id"] == after:
         return Response(status_code=204)
     return render(request, "sandbox/_feed.html", **feed)

@@ -21,7 +21,7 @@ class Config(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     enabled: bool = True
-    threshold: float = Field(default=0.45, gt=0, le=1, description="similarity at which siyu answers by itself")
+    threshold: float = Field(default=0.40, gt=0, le=1, description="similarity at which siyu answers by itself")
     suggest_threshold: float = Field(default=0.25, gt=0, le=1,
                                      description="similarity at which staff get a suggested answer")
     rate_per_minute: int = Field(default=3, ge=0, le=120, description="automatic answers per group per minute")
@@ -124,6 +124,8 @@ class MatchOut(BaseModel):
     keyword: str | None = None
     threshold: float
     suggest_threshold: float
+    #: false when the text is a statement, not a question or a request for help: never answered
+    asks: bool = True
 
 
 class SuggestionOut(BaseModel):

@@ -191,14 +191,18 @@ def delete_quick_reply(session: Session, ws: int, reply_id: int) -> None:
 
 
 def outcome(cfg: Config, m: matching.FaqMatch | None) -> str:
-    if m is None or m.score < cfg.suggest_threshold:
+    """reply | suggest | none. A statement (`m.asks` false: "优惠券已经用掉了，谢谢客服") is never answered, even
+    when it contains a keyword."""
+    if m is None or not m.asks or m.score < cfg.suggest_threshold:
         return "none"
     return "reply" if m.score >= cfg.threshold else "suggest"
 
 
 def match(session: Session, ws: int, text: str, *, group_id: int | None = None,
           community_id: int | None = None) -> MatchOut:
-    """Dry run: what would answer this text in this group (or community; global entries only without either)."""
+    """Dry run: what would answer this text in this group (or community; global entries only without either).
+    The same call as live replies (`automation.on_message`): `MatchSet.faq` in the community's scope, then
+    `outcome` with the workspace's thresholds."""
     if group_id is not None:
         g = session.get(Group, group_id)
         if g is None or g.workspace_id != ws:
@@ -211,7 +215,7 @@ def match(session: Session, ws: int, text: str, *, group_id: int | None = None,
     out = outcome(cfg, m)
     if m is None or out == "none":
         return MatchOut(outcome="none", score=m.score if m else 0.0, threshold=cfg.threshold,
-                        suggest_threshold=cfg.suggest_threshold)
+                        suggest_threshold=cfg.suggest_threshold, asks=m.asks if m else True)
     return MatchOut(outcome="reply" if out == "reply" else "suggest", entry_id=m.entry.id, question=m.entry.question,
                     answer=m.entry.answer,
                     score=m.score, method=m.method, keyword=m.keyword or None, threshold=cfg.threshold,

@@ -1,9 +1,11 @@
 """C7 in the background: every `message.posted` is checked against the rules, and a violation climbs the ladder
 warn → remove → blacklist for that member. C9 (part): a complaint word alerts the group owner at once.
 
-Rules: sensitive words (all lists in one Aho-Corasick automaton), links / QR codes / cards / mini-programs, flooding
-(N messages in T seconds in one group) and spam waves (the same text in K groups within T). Members in their first
-hours get stricter thresholds. Staff, KOL / KOC, siyu's own accounts and whitelisted members are exempt.
+Rules: sensitive words (all lists in one Aho-Corasick automaton), links / QR codes / cards / mini-programs, contact
+numbers (phone numbers, WeChat / QQ ids, in any disguise), flooding (N messages in T seconds in one group) and spam
+waves (the same text in K groups within T); the text rules skip what the allowed terms of the workspace and the
+community cover. Members in their first hours get stricter flooding and wave thresholds; the ladder holds for them
+too. Staff, KOL / KOC, siyu's own accounts and whitelisted members are exempt.
 
 Actions go through the outbox like everything else: a warning is a group post, a removal a `remove_member` action.
 On a bot platform they happen at once; on WeCom (no bot in customer groups) they become one-tap owner tasks.
@@ -31,6 +33,7 @@ from siyu.models import Event, Group, Membership, ModerationDecision
 RULE_TEXT = {
     "word": "禁止发布违规内容", "link": "禁止发布链接", "qr_code": "禁止发布二维码", "card": "禁止发布名片",
     "mini_program": "禁止发布小程序", "flood": "禁止刷屏", "spam_wave": "禁止在多个群重复发布相同内容",
+    "contact_number": "禁止发布手机号、微信号等联系方式",
 }
 EXCERPT = 200
 
@@ -77,20 +80,20 @@ def violations(session: Session, ctx: mctx.MessageContext, cfg: Rules) -> list[V
     newcomer = _newcomer(ctx, cfg)
     out: list[Violation] = []
     ms = ctx.match_set(session)
-    scan = ctx.scan(session)
-    by_list: dict[int, list[str]] = {}
-    for term in scan.moderation:
-        by_list.setdefault(term.ref, []).append(term.word)
-    for list_id, words in by_list.items():
-        info = ms.lists.get(list_id)
-        if info is not None:
-            out.append(Violation("word", info.severity, {"list_id": list_id, "list": info.name, "words": words[:10]}))
-    if cfg.links:
-        found = scan.links(str(ev.payload.get("kind") or "") or None)
-        if found:
+    community_id = ctx.community.id if ctx.community is not None else None
+    allowed = service.allowed_for(session, ev.workspace_id, community_id)
+    for f in ms.moderate(ctx.scan(session), kind=str(ev.payload.get("kind") or "") or None, allowed=allowed,
+                         check_links=cfg.links, check_contacts=cfg.contacts):
+        if f.rule == "word":
+            info = ms.lists[f.list_id] if f.list_id is not None else None
+            if info is not None:
+                out.append(Violation("word", info.severity, {"list_id": info.id, "list": info.name,
+                                                             "words": f.evidence}))
+        elif f.rule == "contact_number":
+            out.append(Violation("contact_number", cfg.contact_step, {"evidence": f.evidence, "what": f.what}))
+        else:
             step = cfg.newcomer_link_step if newcomer else cfg.link_step
-            what = found[0][0]
-            out.append(Violation(what, step, {"evidence": [e for _, e in found][:5]}))
+            out.append(Violation(f.rule, step, {"evidence": f.evidence}))
     flood_n = cfg.newcomer_flood_messages if newcomer else cfg.flood_messages
     since = ev.occurred_at - timedelta(seconds=cfg.flood_seconds)
     after = _last_decision_event(session, ev.workspace_id, ctx.contact.id, ctx.group.id)

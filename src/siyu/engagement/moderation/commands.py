@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from siyu.edge.work import Work
 from siyu.engagement.moderation import service
-from siyu.engagement.moderation.schemas import ExemptionIn, Rules, WordListIn, WordListPatch, WordsUpload
+from siyu.engagement.moderation.schemas import (
+    AllowedTermsIn,
+    AllowedTermsOut,
+    ExemptionIn,
+    Rules,
+    WordListIn,
+    WordListPatch,
+    WordsUpload,
+)
 from siyu.models import Contact, ModerationDecision, ModerationExemption, WordList
 
 
@@ -48,6 +56,14 @@ def remove_exemption(w: Work, exemption_id: int) -> None:
 def set_rules(w: Work, body: Rules) -> Rules:
     out = service.set_rules(w.s, w.ws, body)
     w.audit("moderation.rules", "workspace", w.ws, body.model_dump(mode="json"))
+    return out
+
+
+def set_allowed_terms(w: Work, community_id: int | None, body: AllowedTermsIn) -> AllowedTermsOut:
+    """Replace the allowed terms of the workspace (`community_id` None) or of one community."""
+    out = service.set_allowed(w.s, w.ws, community_id, body.terms)
+    w.audit("moderation.allowed_terms", "community" if community_id is not None else "workspace",
+            community_id if community_id is not None else w.ws, {"terms": len(body.terms)})
     return out
 
 

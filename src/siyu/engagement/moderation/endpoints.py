@@ -11,6 +11,8 @@ from siyu.auth.roles import Perm
 from siyu.edge.work import Work, edge_router, work
 from siyu.engagement.moderation import commands, service
 from siyu.engagement.moderation.schemas import (
+    AllowedTermsIn,
+    AllowedTermsOut,
     CheckIn,
     CheckOut,
     DecisionOut,
@@ -22,7 +24,7 @@ from siyu.engagement.moderation.schemas import (
     WordListPatch,
     WordsUpload,
 )
-from siyu.kit.pagination import Cursor, Limit, PageOut
+from siyu.kit.pagination import Cursor, Limit, PageOut, window
 from siyu.kit.params import Id, Id64
 
 router = edge_router(prefix="/api/v1/moderation", tags=["moderation"])
@@ -102,7 +104,28 @@ def undo_decision(decision_id: Id64, w: Work = Depends(work(Perm.WRITE))) -> Dec
     return service.decision_out(*commands.undo(w, decision_id))
 
 
+@router.get("/allowed-terms")
+def list_allowed_terms(cursor: Cursor = None, limit: Limit = 200,
+                       w: Work = Depends(work(Perm.READ))) -> PageOut[AllowedTermsOut]:
+    """The workspace-wide list first (`community_id` null: it applies in every community), then each community's."""
+    return PageOut.of(window(service.allowed_out(w.s, w.ws), cursor=cursor, limit=limit), lambda x: x)
+
+
+@router.put("/allowed-terms")
+def put_allowed_terms(body: AllowedTermsIn, w: Work = Depends(work(Perm.WRITE))) -> AllowedTermsOut:
+    """Replace the workspace-wide list (it starts as everyday words like 参加, 增加 and ASP.NET)."""
+    return commands.set_allowed_terms(w, None, body)
+
+
+@router.put("/allowed-terms/{community_id}")
+def put_community_allowed_terms(community_id: Id, body: AllowedTermsIn,
+                                w: Work = Depends(work(Perm.WRITE))) -> AllowedTermsOut:
+    """Replace one community's list (an empty list removes it)."""
+    return commands.set_allowed_terms(w, community_id, body)
+
+
 @router.post("/check")
 def check(body: CheckIn, w: Work = Depends(work(Perm.READ))) -> CheckOut:
-    """Dry run: what the word and link rules would find in this text."""
-    return service.check(w.s, w.ws, body.text)
+    """Dry run: what the rules that read one message (words, links, contact numbers) would find in this text, in
+    a community if given (its allowed terms apply)."""
+    return service.check(w.s, w.ws, body.text, community_id=body.community_id)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from siyu.kit.params import Id64
 from siyu.kit.patch import PatchModel
@@ -38,7 +38,12 @@ class Rules(BaseModel):
     newcomer_hours: int = Field(default=24, ge=0, le=24 * 90)
     newcomer_flood_messages: int = Field(default=4, ge=2, le=1000)
     newcomer_wave_groups: int = Field(default=2, ge=2, le=1000)
-    newcomer_link_step: Step = "remove"
+    #: The first step for a newcomer's link. Default `warn`: the ladder (warn → remove → blacklist) holds for
+    #: newcomers too; they get stricter flooding and spam-wave thresholds, not a skipped warning.
+    newcomer_link_step: Step = "warn"
+    #: The contact-number rule: phone numbers (in any digits: 138…, ①③⑧…, 一三八…) and WeChat / QQ ids after their cue.
+    contacts: bool = True
+    contact_step: Step = "warn"
     ladder: list[Step] = Field(default_factory=lambda: list(DEFAULT_LADDER), min_length=1, max_length=10)
     ladder_days: int = Field(default=90, ge=1, le=3650)
     warn_text: str = Field(default=WARN_TEXT, min_length=1, max_length=500)
@@ -52,6 +57,33 @@ class Rules(BaseModel):
         except (KeyError, IndexError, ValueError):
             raise ValueError("only {nickname} and {rule} may appear in braces") from None
         return v
+
+
+MAX_ALLOWED_TERMS = 2000
+
+
+def _clean_terms(v: list[str]) -> list[str]:
+    return list(dict.fromkeys(t.strip() for t in v if t and t.strip()))
+
+
+class AllowedTermsIn(BaseModel):
+    """Terms that are fine in this scope: a listed word, link or number that starts or ends inside one of them, or
+    lies wholly in one, is not a violation (参加 for 参加微信支付, 税务局代开 in an accounting community)."""
+
+    model_config = ConfigDict(extra="forbid")
+    terms: list[Annotated[str, StringConstraints(max_length=100)]] = Field(default_factory=list,
+                                                                           max_length=MAX_ALLOWED_TERMS)
+
+    @field_validator("terms")
+    @classmethod
+    def _terms(cls, v: list[str]) -> list[str]:
+        return _clean_terms(v)
+
+
+class AllowedTermsOut(BaseModel):
+    #: null: the workspace-wide list (it applies in every community, beside the community's own)
+    community_id: int | None
+    terms: list[str]
 
 
 class WordListIn(BaseModel):
@@ -124,6 +156,8 @@ class DecisionOut(BaseModel):
 class CheckIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str = Field(min_length=1, max_length=10_000)
+    #: check as in this community (its allowed terms apply)
+    community_id: Id64 | None = None
 
 
 class CheckOut(BaseModel):
@@ -133,3 +167,7 @@ class CheckOut(BaseModel):
     words: list[dict[str, Any]]
     complaint_words: list[str]
     links: list[dict[str, str]]
+    #: phone numbers and WeChat / QQ ids (`what`: phone | contact_id)
+    contacts: list[dict[str, str]] = Field(default_factory=list)
+    #: listed words, links and numbers found but not counted because an allowed term covers them
+    allowed: list[str] = Field(default_factory=list)

@@ -5,6 +5,7 @@ The automation that applies the rules to each message is in `automation.py`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from siyu.engagement import matching
+from siyu.engagement import normalize as norm
 from siyu.engagement.moderation.schemas import (
+    AllowedTermsOut,
     CheckOut,
     DecisionOut,
     ExemptionIn,
@@ -28,10 +31,12 @@ from siyu.events import schemas as event_schemas
 from siyu.events import service as events
 from siyu.kit.errors import Conflict, Invalid, NotFound
 from siyu.kit.pagination import Page, keyset
-from siyu.models import Action, Contact, ModerationDecision, ModerationExemption, WordList, Workspace
+from siyu.models import Action, Community, Contact, ModerationDecision, ModerationExemption, WordList, Workspace
 
 MAX_WORDS = 100_000
 SETTINGS_KEY = "moderation"
+#: Workspace settings key of the allowed terms: {"workspace": [...], "communities": {"<id>": [...]}}.
+ALLOWED_KEY = "moderation_allowed"
 
 
 class Decided(event_schemas.Payload):
@@ -71,6 +76,62 @@ def set_rules(session: Session, ws: int, value: Rules) -> Rules:
         raise NotFound("no such workspace", code="workspace_not_found")
     w.settings = {**(w.settings or {}), SETTINGS_KEY: value.model_dump(mode="json")}
     return value
+
+
+# -------------------------------------------------------------------------------------------------- allowed terms
+
+
+def allowed_terms(workspace: Sequence[str], community: Sequence[str] = ()) -> matching.AllowedTerms:
+    """The allowed terms in force in one community: the workspace-wide list and the community's own."""
+    return matching.allowed_terms(tuple(sorted({*workspace, *community})))
+
+
+def _allowed_raw(session: Session, ws: int) -> dict[str, Any]:
+    w = session.get(Workspace, ws)
+    raw = (w.settings or {}).get(ALLOWED_KEY) if w is not None else None
+    return raw if isinstance(raw, dict) else {}
+
+
+def allowed_lists(session: Session, ws: int) -> tuple[list[str], dict[int, list[str]]]:
+    """(the workspace-wide list — the built-in everyday words until someone edits it —, each community's list)."""
+    raw = _allowed_raw(session, ws)
+    workspace = raw.get("workspace")
+    if not isinstance(workspace, list):
+        workspace = list(norm.DEFAULT_ALLOWED)
+    communities: dict[int, list[str]] = {}
+    for k, v in (raw.get("communities") or {}).items():
+        if str(k).isdigit() and isinstance(v, list) and v:
+            communities[int(k)] = [str(t) for t in v]
+    return [str(t) for t in workspace], communities
+
+
+def allowed_for(session: Session, ws: int, community_id: int | None) -> matching.AllowedTerms:
+    workspace, communities = allowed_lists(session, ws)
+    return allowed_terms(workspace, communities.get(community_id, []) if community_id is not None else [])
+
+
+def allowed_out(session: Session, ws: int) -> list[AllowedTermsOut]:
+    workspace, communities = allowed_lists(session, ws)
+    return [AllowedTermsOut(community_id=None, terms=workspace),
+            *(AllowedTermsOut(community_id=cid, terms=t) for cid, t in sorted(communities.items()))]
+
+
+def set_allowed(session: Session, ws: int, community_id: int | None, terms: list[str]) -> AllowedTermsOut:
+    """Replace the workspace-wide list (`community_id` None) or one community's list."""
+    w = session.get(Workspace, ws)
+    if w is None:
+        raise NotFound("no such workspace", code="workspace_not_found")
+    if community_id is not None:
+        c = session.get(Community, community_id)
+        if c is None or c.workspace_id != ws:
+            raise NotFound(f"no community {community_id}", code="community_not_found")
+    raw = dict(_allowed_raw(session, ws))
+    if community_id is None:
+        raw["workspace"] = terms
+    else:
+        raw["communities"] = {**(raw.get("communities") or {}), str(community_id): terms}
+    w.settings = {**(w.settings or {}), ALLOWED_KEY: raw}
+    return AllowedTermsOut(community_id=community_id, terms=terms)
 
 
 # -------------------------------------------------------------------------------------------------- word lists
@@ -285,13 +346,29 @@ def undo(session: Session, ws: int, decision_id: int, *, by: str, now: datetime)
 # -------------------------------------------------------------------------------------------------- dry run
 
 
-def check(session: Session, ws: int, text: str) -> CheckOut:
+def check(session: Session, ws: int, text: str, *, community_id: int | None = None) -> CheckOut:
+    """What the rules that read one message would find in it (in a community: with its allowed terms)."""
+    if community_id is not None:
+        c = session.get(Community, community_id)
+        if c is None or c.workspace_id != ws:
+            raise NotFound(f"no community {community_id}", code="community_not_found")
     ms = matching.load(session, ws)
     scan = ms.scan(text)
+    allowed = allowed_for(session, ws, community_id)
+    counted = set(scan.moderation_words(allowed))
     words: list[dict[str, Any]] = []
+    spared: list[str] = []
     for term in scan.moderation:
+        if term not in counted:
+            spared.append(term.word)
+            continue
         info = ms.lists.get(term.ref)
         words.append({"word": term.word, "list_id": term.ref, "list": info.name if info else "",
                       "severity": info.severity if info else "warn"})
+    found_links, found_contacts = [], []
+    for what, ev in scan.links():
+        (spared.append(ev) if allowed.allows(ev) else found_links.append({"what": what, "evidence": ev}))
+    for what, ev in scan.contacts():
+        (spared.append(ev) if allowed.allows(ev) else found_contacts.append({"what": what, "evidence": ev}))
     return CheckOut(normalized=scan.normalized, words=words, complaint_words=[t.word for t in scan.complaint],
-                    links=[{"what": what, "evidence": ev} for what, ev in matching.links(text)])
+                    links=found_links, contacts=found_contacts, allowed=spared)
