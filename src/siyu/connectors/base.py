@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -107,3 +107,31 @@ class Connector(Protocol):
     def complete_task(self, action: ActionSnapshot, now: datetime) -> Outcome:
         """A staff member confirmed an owner task (e.g. pressed send on a WeCom mass-message task)."""
         ...
+
+
+@dataclass(frozen=True)
+class JoinRequest:
+    """Someone opened a channel code's landing page (`/c/<state>`, what the code's QR encodes) on their phone.
+
+    The page cannot add a person to a real platform's group itself: the platform's own code or link does that
+    (a WeCom 「联系我」 / 群活码 URL that carries `state`, so the add-contact callback attributes the join)."""
+
+    workspace_id: int
+    state: str
+    community_id: int
+    community_name: str
+    #: The community's active groups on this platform, oldest first (their platform ids).
+    group_external_ids: tuple[str, ...]
+    #: The connector's settings for the workspace, read by the engine (as for `capabilities`).
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class JoinHandover(Protocol):
+    """Optional for a connector: where a member goes to join through the platform itself.
+
+    The landing page shows the community and a join button that opens this URL; None (or a connector without
+    the method) means the page can only ask the person to scan the code in the platform's app. No I/O: build the
+    URL from `request.config` (a pre-made contact-way URL, a mini-program path)."""
+
+    def join_url(self, request: JoinRequest) -> str | None: ...

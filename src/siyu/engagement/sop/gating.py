@@ -4,7 +4,9 @@ A member of another group gets a personal share link (`POST /api/v1/sop/share-li
 the group under a gated post; the DM carries the absolute URL under the configured base URL). When someone else
 opens it with a signed identity — `GET /s/<token>?u=<platform>:<id>&sig=<signature>`, what the WeChat OAuth
 redirect in front of siyu supplies — the share is verified: an `Unlock` row, a `content.unlocked` event and a
-direct message with the full content to the sharer. The same link verifies lucky-draw shares.
+direct message with the full content to the sharer. The same link verifies lucky-draw shares. The visitor goes
+on to the shared article, or (a share without one) to a member's page that says what the click did
+(`open_link` → `Opened.outcome`, `share_page`).
 
 The identity must be signed: `sig` is the unpadded base64url HMAC-SHA256 of `siyu-share-link\n<token>\n<u>` with
 the workspace's secret key (`member_signature`, `member_url`). Without a valid signature anyone could unlock
@@ -18,6 +20,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
@@ -32,7 +35,7 @@ from siyu.events import schemas as event_schemas
 from siyu.events import service as events
 from siyu.kit.db import insert_ignore
 from siyu.kit.errors import Invalid, NotFound
-from siyu.models import Contact, Identity, ShareLink, SopItem, SopOccurrence, Unlock
+from siyu.models import Contact, Identity, Interaction, ShareLink, SopItem, SopOccurrence, Unlock
 
 
 class ContentUnlocked(event_schemas.Payload):
@@ -100,9 +103,39 @@ def _connector_for(session: Session, contact_id: int, reg: ConnectorRegistry) ->
                           .order_by(Identity.id).limit(1))
 
 
+#: What opening a share link did, as the visitor's page tells it: `helped` (another member's click: the sharer's
+#: content unlocked or draw share verified), `own` (the sharer opened their own link), `opened` (an anonymous click).
+OUTCOMES = ("helped", "own", "opened")
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A share link was opened: where the visitor goes next (the shared article, or "" for siyu's own page)."""
+
+    target: str
+    outcome: str
+
+
+@dataclass(frozen=True)
+class SharePage:
+    """What the visitor's page about a share link shows: what was shared, in which workspace."""
+
+    workspace_id: int
+    kind: str  # content | draw
+    title: str
+
+
 def click(session: Session, token: str, *, now: datetime, visitor: str | None, base_url: str,
           signature: str | None = None, secret: str = "") -> str:
-    """Record a click on a share link; unlock for the sharer when another contact opened it. → redirect URL.
+    """Record a click on a share link (`open_link`) → the URL to send the browser to."""
+    opened = open_link(session, token, now=now, visitor=visitor, signature=signature, secret=secret,
+                       base_url=base_url)
+    return opened.target or base_url.rstrip("/") + "/"
+
+
+def open_link(session: Session, token: str, *, now: datetime, visitor: str | None, base_url: str,
+              signature: str | None = None, secret: str = "") -> Opened:
+    """Record a click on a share link; unlock for the sharer when another contact opened it.
 
     Only a visitor identity signed with `secret` is looked up (and created); any other click is anonymous."""
     link = session.scalar(select(ShareLink).where(ShareLink.token == token))
@@ -123,11 +156,26 @@ def click(session: Session, token: str, *, now: datetime, visitor: str | None, b
         if link.verified_at is None:
             link.verified_at = now
         unlock(session, ws, link, clicker, now=now)
+    helped = clicker is not None and clicker != link.sharer_contact_id
     if link.interaction_id is not None:  # a lucky-draw share: a verified one is the sharer's extra chance
         from siyu.engagement.interaction import service as interaction
 
-        interaction.verify_share(session, token, clicker, now=now)
-    return link.url or base_url.rstrip("/") + "/"
+        helped = interaction.verify_share(session, token, clicker, now=now) is not None
+    outcome = "helped" if helped else "own" if clicker is not None and clicker == link.sharer_contact_id \
+        else "opened"
+    return Opened(link.url, outcome)
+
+
+def share_page(session: Session, token: str) -> SharePage:
+    """What the page of a share link without an article of its own shows (the item's or the draw's title)."""
+    link = session.scalar(select(ShareLink).where(ShareLink.token == token))
+    if link is None:
+        raise NotFound("this share link does not exist", code="share_link_not_found")
+    if link.interaction_id is not None:
+        ia = session.get(Interaction, link.interaction_id)
+        return SharePage(link.workspace_id, "draw", ia.title if ia is not None else "")
+    item = session.get(SopItem, link.item_id) if link.item_id is not None else None
+    return SharePage(link.workspace_id, "content", item.title if item is not None else "")
 
 
 def unlock(session: Session, ws: int, link: ShareLink, clicker: int, *, now: datetime) -> bool:
