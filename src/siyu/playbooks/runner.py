@@ -26,7 +26,7 @@ from siyu.connectors.registry import capabilities_for
 from siyu.delivery import service as outbox
 from siyu.engagement.alerts import service as alerts
 from siyu.kit.db import transaction
-from siyu.kit.errors import Conflict, Invalid, NotFound
+from siyu.kit.errors import Conflict, Invalid, NotFound, SiyuError
 from siyu.kit.pagination import Page, keyset
 from siyu.models import Community, FaqEntry, Group, PlaybookRun, PlaybookStep, Workspace
 from siyu.playbooks import bindings
@@ -54,16 +54,33 @@ def workspace_tz(session: Session, ws: int) -> ZoneInfo:
     return ZoneInfo(w.timezone if w else "Asia/Shanghai")
 
 
+class NoGroups(Conflict):
+    """The community has no active group, and the playbook's timeline runs in groups: the message says what to
+    do (add a group, or let a channel code open one) instead of only failing."""
+
+    code = "playbook_no_groups"
+
+    def __init__(self, community: Community, then: str) -> None:
+        super().__init__(
+            f"community {community.name!r} has no active group yet, and this playbook's timeline runs in its groups: "
+            f"add a group to it (POST /api/v1/groups with community_id {community.id}, or in the console on the "
+            f"community's page), or let a channel code open one, then {then} again",
+            detail={"community_id": community.id, "next": "add_group"})
+        self.community = community
+
+
+def live_groups(session: Session, ws: int, community_id: int) -> list[Group]:
+    return [g for g in communities.groups(session, ws, community_id) if g.status in ("active", "full")]
+
+
 def targets(session: Session, ws: int, community_id: int | None, group_ids: list[int] | None) -> tuple[
         Community | None, list[Group]]:
+    """The community (or None) and its live groups — none yet is allowed: calendar items and FAQ entries apply
+    to the community and its groups to come; only a timeline needs groups now (`NoGroups`)."""
     if (community_id is None) == (not group_ids):
         raise Invalid("give a community or a list of groups (not both)", code="playbook_target")
     if community_id is not None:
-        community = communities.get(session, ws, community_id)
-        groups = [g for g in communities.groups(session, ws, community_id) if g.status in ("active", "full")]
-        if not groups:
-            raise Conflict(f"community {community.name!r} has no active group yet", code="playbook_no_groups")
-        return community, groups
+        return communities.get(session, ws, community_id), live_groups(session, ws, community_id)
     return None, [communities.get_group(session, ws, gid) for gid in group_ids or []]
 
 
@@ -90,8 +107,12 @@ def _step_text(step: StepSpec) -> str:
 def preview(session: Session, ws: int, pb: Playbook, *, community_id: int | None = None,
             group_ids: list[int] | None = None, anchor: date, start: datetime, days: int = 14) -> list[Line]:
     """Every message the playbook would send, in time order, writing nothing: calendar occurrences in
-    [start, start + days) and every timeline step (a timeline is finite)."""
-    _, groups = targets(session, ws, community_id, group_ids)
+    [start, start + days) and every timeline step (a timeline is finite). A community without a group yet gets
+    nothing to show for a calendar-only playbook (its posts start with the first group) and `NoGroups` when the
+    playbook has a timeline."""
+    community, groups = targets(session, ws, community_id, group_ids)
+    if community is not None and not groups and pb.timeline:
+        raise NoGroups(community, "preview it")
     tz = workspace_tz(session, ws)
     end = start + timedelta(days=days)
     lines: list[Line] = []
@@ -110,6 +131,8 @@ def preview(session: Session, ws: int, pb: Playbook, *, community_id: int | None
 def apply(session: Session, ws: int, pb: Playbook, *, community_id: int | None = None,
           group_ids: list[int] | None = None, anchor: date, now: datetime, actor: str = "") -> PlaybookRun:
     community, groups = targets(session, ws, community_id, group_ids)
+    if community is not None and not groups and pb.timeline:
+        raise NoGroups(community, "apply it")
     tag = f"{pb.name}@{pb.version}"
     target = {"community_id": community.id} if community else {"group_ids": sorted(g.id for g in groups)}
     for run in session.scalars(select(PlaybookRun).where(PlaybookRun.workspace_id == ws,
@@ -268,7 +291,9 @@ def tick(factory: Any, now: datetime, *, lease_s: int = STEP_LEASE_S) -> dict[st
                 if step is None:
                     continue
                 step.status, step.done_at = "failed", now
-                step.result = {"error": f"{type(exc).__name__}: {exc}"}
+                # with its code, when it has one: the console words the failure by it (console/labels.py)
+                step.result = {"error": f"{type(exc).__name__}: {exc}",
+                               **({"code": exc.code} if isinstance(exc, SiyuError) else {})}
             failed += 1
     return {"done": done, "failed": failed}
 

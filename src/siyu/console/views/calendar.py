@@ -1,10 +1,15 @@
 """Console pages: the SOP content calendar (C2–C5) — the week of what goes out when, per community or group, with
-each occurrence's status; the 14-day preview; items edited in place; broadcast; import / export; cap and quiet
-hours; the C3 content-mix warning."""
+each occurrence's status; the 14-day preview; items edited in place; broadcast (tags picked by name) and its
+history with each group's status and the owner tasks still waiting; export, and import as preview → apply; cap and
+quiet hours; the C3 content-mix warning."""
 
 from __future__ import annotations
 
+import base64
+import json
+import zlib
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -14,14 +19,14 @@ from starlette.datastructures import FormData, UploadFile
 
 from siyu.auth.roles import Perm
 from siyu.communities import service as communities
-from siyu.console.render import N_, done, flash, is_htmx, render
+from siyu.console.render import N_, done, flash, gettext, is_htmx, locale_of, render
 from siyu.console.views.common import form_data, integer, parse, text
+from siyu.contacts import service as contacts
 from siyu.edge.work import Work, edge_router, work
 from siyu.engagement.sop import broadcast, checks, commands, import_export, planner, service
 from siyu.engagement.sop.schemas import (
     TIMINGS,
     BroadcastIn,
-    RowError,
     ScheduleSettings,
     SopItemIn,
     SopItemPatch,
@@ -151,7 +156,10 @@ def calendar_page(request: Request, community_id: int | None = None, group_id: i
         "groups": communities.groups(s, ws, community_id) if community_id is not None else [],
         "settings": settings, "timings": TIMINGS, "today": today,
         "report": checks.report(s, ws, now - timedelta(days=7), now + timedelta(days=14))[:100],
+        "tags": contacts.all_tags(s, ws), "recent": broadcast.history(s, ws, limit=5).items,
+        "waiting": broadcast.waiting_by_owner(s, ws),
     }
+    ctx["titles"] = service.titles(s, ws, {b.item_id for b in ctx["recent"] if b.item_id is not None})
     return render(request, "calendar/page.html", **ctx)
 
 
@@ -222,9 +230,30 @@ def send_broadcast(request: Request, form: FormData = Depends(form_data),
     body = parse(BroadcastIn, {"item_id": item_id, "text": None if item_id else text(form, "text"),
                                "community_ids": ids("community_ids"), "group_ids": ids("group_ids"),
                                "tag_ids": ids("tag_ids")})
-    commands.send_broadcast(w, body, broadcast_id=text(form, "broadcast_id") or broadcast.new_id())
+    # The form's one-time key names the broadcast: sent twice (a double click), it resumes instead of resending.
+    bid = text(form, "broadcast_id") or (f"bc-{w.submission}" if w.submission else broadcast.new_id())
+    commands.send_broadcast(w, body, broadcast_id=bid)
     flash(request, N_("Broadcast queued."))
     return done(request, "/calendar")
+
+
+# ---------------------------------------------------------------------------------------------- export / import
+
+
+@router.get("/calendar/export")
+def export(request: Request, format: str = "xlsx", w: Work = Depends(work(Perm.READ))) -> Response:
+    """The SOP table with its header row in the console's language (import reads either language)."""
+    data, media, name = import_export.export(w.s, w.ws, format, locale=locale_of(request))
+    return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@dataclass
+class Upload:
+    """The uploaded file: its rows, or why it cannot be read as a table."""
+
+    name: str
+    rows: list[dict[str, str]] = field(default_factory=list)
+    error: import_export.TableError | None = None
 
 
 async def _upload(form: FormData = Depends(form_data)) -> tuple[str, bytes]:
@@ -234,27 +263,154 @@ async def _upload(form: FormData = Depends(form_data)) -> tuple[str, bytes]:
     return upload.filename or "", await read_upload(upload, 5_000_000)
 
 
-def uploaded_table(upload: tuple[str, bytes] = Depends(_upload)) -> list[dict[str, str]]:
-    """The uploaded table's rows, read and parsed (in a worker thread) before the unit of work opens."""
+def uploaded_table(upload: tuple[str, bytes] = Depends(_upload)) -> Upload:
+    """The uploaded table's rows, read and parsed (in a worker thread) before the unit of work opens; a file that
+    is no table is kept as its error, for the page to say what is wrong in the operator's language."""
     name, data = upload
-    return import_export.read_table(data, name)
-
-
-@router.post("/calendar/import")
-def import_table(request: Request, form: FormData = Depends(form_data), w: Work = Depends(work(Perm.WRITE)),
-                 rows: list[dict[str, str]] = Depends(uploaded_table)) -> Response:
-    partial = form.get("partial") in ("1", "on")
     try:
-        created, errors = commands.import_table(w, rows, partial=partial)
-    except Invalid as exc:  # a rejected table stores nothing: its rows are listed instead
-        if exc.code != "import_rejected":
-            raise
-        created, errors = [], [RowError.model_validate(e) for e in exc.detail or []]
-    if errors:
-        return render(request, "calendar/import_result.html", status_code=422 if not created else 200,
-                      nav="calendar", created=len(created), errors=errors, partial=partial)
-    flash(request, N_("Import done."))
+        return Upload(name, import_export.read_table(data, name))
+    except import_export.TableError as exc:
+        return Upload(name, error=exc)
+
+
+#: Parameters of a message that are words of ours (a file kind, "the file"), translated with it.
+_WORDS = ("kind", "file")
+
+
+def say(request: Request, template: str, params: dict[str, str]) -> str:
+    """An import message (`import_export.Problem` / `TableError`) in the console's language."""
+    locale = locale_of(request)
+    local = {k: gettext(request, v) if k in _WORDS else v for k, v in params.items()}
+    if "columns" in params:
+        sep = "、" if locale == "zh_CN" else ", "
+        local["columns"] = sep.join(import_export.column_label(c.strip(), locale) for c in params["columns"].split(","))
+    try:
+        return gettext(request, template) % local if local else gettext(request, template)
+    except (KeyError, ValueError, TypeError):  # a translation that lost a placeholder: the English one
+        return template % params if params else template
+
+
+def _preview_page(request: Request, plan: import_export.ImportPlan, rows: list[dict[str, str]], *,
+                  partial: bool = False, status_code: int = 200, notice: str = "") -> HTMLResponse:
+    locale = locale_of(request)
+    shown = [{
+        "row": r.row, "action": r.action, "item_id": r.item_id, "title": r.title, "gone": r.gone,
+        "changes": [import_export.column_label(c, locale) for c in r.changes],
+        "problems": [(import_export.column_label(p.column, locale), say(request, p.template, p.params))
+                     for p in r.problems],
+    } for r in plan.rows]
+    return render(request, "calendar/import_preview.html", status_code=status_code, nav="calendar",
+                  rows=[r for r in shown if r["action"] != "unchanged"],
+                  unchanged=[r for r in shown if r["action"] == "unchanged"], counts=plan.counts,
+                  payload=pack(rows), digest=plan.digest(), partial=partial, notice=notice)
+
+
+#: A form field is at most 1 MB (Starlette): the rows travel compressed, and a table too big even so is refused.
+MAX_PACKED = 1_000_000
+MAX_UNPACKED = 40_000_000
+
+
+def pack(rows: list[dict[str, str]]) -> str:
+    """The previewed rows for the apply form: JSON, deflated, URL-safe base64 (the Chinese text of a few hundred
+    rows would pass a form field's limit as it is)."""
+    raw = json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(zlib.compress(raw, 6)).decode()
+
+
+def unpack(packed: str) -> Any:
+    try:
+        inflate = zlib.decompressobj()
+        raw = inflate.decompress(base64.urlsafe_b64decode(packed.encode()), MAX_UNPACKED)
+        if inflate.unconsumed_tail:
+            return None
+        return json.loads(raw)
+    except (ValueError, zlib.error):
+        return None
+
+
+@router.post("/calendar/import", response_class=HTMLResponse)
+def import_preview(request: Request, w: Work = Depends(work(Perm.WRITE)),
+                   upload: Upload = Depends(uploaded_table)) -> HTMLResponse:
+    """Step 1: what importing the file would do, row by row; nothing is stored until it is applied."""
+    if upload.error is not None:
+        return render(request, "calendar/import_preview.html", status_code=422, nav="calendar",
+                      file_error=say(request, upload.error.template, upload.error.params))
+    if len(pack(upload.rows)) > MAX_PACKED:
+        return render(request, "calendar/import_preview.html", status_code=413, nav="calendar",
+                      file_error=gettext(request, TOO_BIG))
+    return _preview_page(request, commands.plan_import(w, upload.rows), upload.rows)
+
+
+TOO_BIG = N_("This file is too large to import through the preview: split it into smaller files (a few hundred rows "
+             "each) and import them one after the other.")
+STALE = N_("The calendar changed after this preview was made: check the changes below again, then apply.")
+REFUSED = N_("Nothing was imported: fix the rows with errors and upload the file again, or tick “import the good "
+             "rows only”.")
+DONE = N_("Import done: %(new)s new, %(changed)s changed, %(unchanged)s unchanged.")
+LEFT_OUT = N_("%(error)s row(s) with errors were left out.")
+NOTHING = N_("Nothing to import: every row matches the calendar.")
+
+
+def _previewed_rows(form: FormData) -> list[dict[str, str]]:
+    """The rows the preview page carries; re-read and re-checked like a new upload."""
+    rows = unpack(text(form, "rows"))
+    if not isinstance(rows, list) or len(rows) > import_export.MAX_ROWS or not all(
+            isinstance(r, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in r.items())
+            for r in rows):
+        raise Invalid("the preview could not be read: upload the file again", code="invalid_preview")
+    return rows
+
+
+@router.post("/calendar/import/apply")
+def import_apply(request: Request, form: FormData = Depends(form_data),
+                 w: Work = Depends(work(Perm.WRITE))) -> Response:
+    """Step 2: apply what the preview showed — checked again first, so a calendar changed in between is shown,
+    not overwritten."""
+    rows = _previewed_rows(form)
+    partial = form.get("partial") in ("1", "on")
+    plan = commands.plan_import(w, rows)
+    if plan.digest() != text(form, "digest"):
+        return _preview_page(request, plan, rows, partial=partial, status_code=409, notice=gettext(request, STALE))
+    if plan.problems and not partial:
+        return _preview_page(request, plan, rows, status_code=422, notice=gettext(request, REFUSED))
+    counts = plan.counts
+    if not counts["new"] and not counts["changed"]:
+        flash(request, NOTHING)
+        return done(request, "/calendar#import")
+    commands.import_table(w, plan, partial=partial)
+    message = gettext(request, DONE) % counts
+    if counts["error"]:
+        message += " " + gettext(request, LEFT_OUT) % counts
+    flash(request, message)
     return done(request, "/calendar")
+
+
+# ---------------------------------------------------------------------------------------------- broadcast history
+
+
+@router.get("/calendar/broadcasts", response_class=HTMLResponse)
+def broadcasts_page(request: Request, cursor: str | None = None,
+                    w: Work = Depends(work(Perm.READ))) -> HTMLResponse:
+    """What went out and how each broadcast stands; the owner tasks still waiting, and for whom."""
+    page = broadcast.history(w.s, w.ws, cursor=cursor, limit=20)
+    tasks = broadcast.open_tasks(w.s, w.ws, limit=200)
+    return render(request, "calendar/broadcasts.html", nav="calendar", sent=page.items,
+                  next_cursor=page.next_cursor, waiting=broadcast.waiting_by_owner(w.s, w.ws), tasks=tasks.items,
+                  more_tasks=tasks.next_cursor is not None, titles=_titles(w, [b.item_id for b in page.items]))
+
+
+@router.get("/calendar/broadcasts/{broadcast_id}", response_class=HTMLResponse)
+def broadcast_page(request: Request, broadcast_id: str, cursor: str | None = None,
+                   w: Work = Depends(work(Perm.READ))) -> HTMLResponse:
+    """One broadcast: every group (and member) with its status."""
+    sent = broadcast.one(w.s, w.ws, broadcast_id)
+    page = broadcast.targets(w.s, w.ws, broadcast_id, cursor=cursor, limit=200)
+    return render(request, "calendar/broadcast.html", nav="calendar", b=sent, targets=page.items,
+                  next_cursor=page.next_cursor, titles=_titles(w, [sent.item_id]))
+
+
+def _titles(w: Work, ids: list[int | None]) -> dict[int, str]:
+    return service.titles(w.s, w.ws, {i for i in ids if i is not None})
 
 
 router.include_router(own_tx)

@@ -6,6 +6,10 @@ and actions are created in chunks, each chunk one INSERT … ON CONFLICT DO NOTH
 killed half-way leaves whole chunks behind; running the same broadcast id again creates only what is missing, so
 every target ends with exactly one copy. Broadcasts are explicit operator actions: they do not count against the
 daily cap and ignore quiet hours.
+
+History (`history`, `targets`): what went out, when, by whom, to how many groups and members, and how each target
+stands — sent, waiting for the owner (WeCom: the owner confirms the mass message in the client), confirmed,
+failed. `open_tasks` / `waiting_by_owner` list every owner task still open and who has not confirmed.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +30,8 @@ from siyu.engagement.sop import content
 from siyu.engagement.sop.schemas import BroadcastIn, BroadcastOut
 from siyu.kit.db import insert_ignore, transaction
 from siyu.kit.errors import Invalid, NotFound
-from siyu.models import Action, Community, Contact, ContactTag, Group, Identity, SopItem, Tag
+from siyu.kit.pagination import Page, keyset
+from siyu.models import Action, AuditEntry, Community, Contact, ContactTag, Group, Identity, SopItem, Tag
 
 BROADCAST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.:-]{0,63}$")
 CHUNK = 200
@@ -142,3 +148,153 @@ def status(session: Session, ws: int, broadcast_id: str) -> dict[str, int]:
     return {state: int(n) for state, n in session.execute(
         select(Action.state, func.count()).where(Action.workspace_id == ws, Action.idempotency_key >= lo,
                                                  Action.idempotency_key < hi).group_by(Action.state))}
+
+
+# ---------------------------------------------------------------------------------------------- history
+
+#: Outbox states as the history shows them: still on its way, sent (or, on WeCom, confirmed by the owner),
+#: waiting for the owner, failed or expired.
+DISPLAY = {"planned": "queued", "sending": "queued", "retry": "queued", "reconciling": "queued", "sent": "sent",
+           "task_open": "task_open", "task_done": "done", "failed": "failed", "expired": "expired"}
+#: Where an owner task comes from, by the prefix of its idempotency key.
+SOURCES = {"bc": "broadcast", "sop": "calendar", "pb": "playbook"}
+
+
+@dataclass
+class Sent:
+    """One broadcast: when, by whom, what, and how its targets stand (counts by `DISPLAY` state)."""
+
+    broadcast_id: str
+    at: datetime
+    actor: str
+    item_id: int | None
+    text: str
+    groups: dict[str, int]
+    contacts: dict[str, int]
+
+    @property
+    def group_count(self) -> int:
+        return sum(self.groups.values())
+
+    @property
+    def contact_count(self) -> int:
+        return sum(self.contacts.values())
+
+
+def _tally(session: Session, ws: int, broadcast_id: str) -> tuple[dict[str, int], dict[str, int], str]:
+    lo, hi = _key_range(broadcast_id)
+    groups: dict[str, int] = {}
+    contacts: dict[str, int] = {}
+    first: int | None = None
+    for kind, state, n, low in session.execute(
+            select(Action.kind, Action.state, func.count(), func.min(Action.id)).where(
+                Action.workspace_id == ws, Action.idempotency_key >= lo, Action.idempotency_key < hi)
+            .group_by(Action.kind, Action.state)):
+        into = groups if kind == "post_to_group" else contacts
+        shown = DISPLAY.get(state, state)
+        into[shown] = into.get(shown, 0) + int(n)
+        first = low if first is None else min(first, low)
+    text = ""
+    if first is not None:
+        payload = session.scalar(select(Action.payload).where(Action.id == first)) or {}
+        text = str(payload.get("text", ""))
+    return groups, contacts, text
+
+
+def history(session: Session, ws: int, *, cursor: str | None = None, limit: int = 20) -> Page[Sent]:
+    """The broadcasts sent from the console or the API, newest first, each once (sending one again to resume it
+    adds an audit entry, not a line). The list comes from the audit log (`sop.broadcast` entries: who and when);
+    what each target got, from the outbox by the broadcast's key range."""
+    sub = (select(AuditEntry.object_id.label("bid"), func.max(AuditEntry.id).label("last"),
+                  func.min(AuditEntry.id).label("first"))
+           .where(AuditEntry.workspace_id == ws, AuditEntry.action == "sop.broadcast")
+           .group_by(AuditEntry.object_id).subquery())
+    page = keyset(session, select(sub.c.bid, sub.c.last, sub.c.first), [sub.c.last], cursor=cursor, limit=limit,
+                  key=lambda r: [r.last], scalars=False)
+    firsts = {e.id: e for e in session.scalars(select(AuditEntry).where(
+        AuditEntry.id.in_([r.first for r in page.items])))} if page.items else {}
+    out = []
+    for r in page.items:
+        entry = firsts[r.first]
+        groups, contacts, text = _tally(session, ws, r.bid)
+        item_id = entry.detail.get("item_id")
+        out.append(Sent(broadcast_id=r.bid, at=entry.at, actor=entry.actor,
+                        item_id=int(item_id) if item_id is not None else None, text=text, groups=groups,
+                        contacts=contacts))
+    return Page(out, page.next_cursor)
+
+
+def one(session: Session, ws: int, broadcast_id: str) -> Sent:
+    """One broadcast of `history`; NotFound when the audit log has no send of it."""
+    check_id(broadcast_id)
+    entry = session.scalar(select(AuditEntry).where(
+        AuditEntry.workspace_id == ws, AuditEntry.action == "sop.broadcast",
+        AuditEntry.object_id == broadcast_id).order_by(AuditEntry.id).limit(1))
+    if entry is None:
+        raise NotFound(f"no broadcast {broadcast_id!r}", code="broadcast_not_found")
+    groups, contacts, text = _tally(session, ws, broadcast_id)
+    item_id = entry.detail.get("item_id")
+    return Sent(broadcast_id=broadcast_id, at=entry.at, actor=entry.actor,
+                item_id=int(item_id) if item_id is not None else None, text=text, groups=groups,
+                contacts=contacts)
+
+
+@dataclass
+class Target:
+    """One target of a broadcast (a group, or a member's direct message), or one open owner task."""
+
+    action: Action
+    group: Group | None
+    contact_name: str
+
+    @property
+    def status(self) -> str:
+        return DISPLAY.get(self.action.state, self.action.state)
+
+    @property
+    def source(self) -> str:
+        return SOURCES.get(self.action.idempotency_key.split(":", 1)[0], "other")
+
+    @property
+    def owner(self) -> str:
+        return self.group.owner if self.group is not None else ""
+
+
+def _with_names(session: Session, rows: list[Any]) -> list[Target]:
+    cids = {a.contact_id for a, _g in rows if a.contact_id is not None}
+    names = dict(session.execute(select(Contact.id, Contact.display_name).where(Contact.id.in_(cids))).all()) \
+        if cids else {}
+    return [Target(a, g, names.get(a.contact_id, "") if a.contact_id is not None else "") for a, g in rows]
+
+
+def targets(session: Session, ws: int, broadcast_id: str, *, cursor: str | None = None,
+            limit: int = 100) -> Page[Target]:
+    """Every target of a broadcast with its state, groups first, then direct messages (by action id)."""
+    lo, hi = _key_range(check_id(broadcast_id))
+    q = (select(Action, Group).outerjoin(Group, Group.id == Action.group_id)
+         .where(Action.workspace_id == ws, Action.idempotency_key >= lo, Action.idempotency_key < hi))
+    page = keyset(session, q, [Action.id], cursor=cursor, limit=limit, key=lambda r: [r[0].id], desc=False,
+                  scalars=False)
+    return Page(_with_names(session, list(page.items)), page.next_cursor)
+
+
+def open_tasks(session: Session, ws: int, *, cursor: str | None = None, limit: int = 100) -> Page[Target]:
+    """Posts and direct messages waiting for a person to send them on the platform (WeCom: the group owner
+    confirms a mass message in the client), oldest first — whatever planned them: a broadcast, the calendar, a
+    playbook."""
+    q = (select(Action, Group).outerjoin(Group, Group.id == Action.group_id)
+         .where(Action.workspace_id == ws, Action.state == "task_open",
+                Action.kind.in_(("post_to_group", "direct_message"))))
+    page = keyset(session, q, [Action.id], cursor=cursor, limit=limit, key=lambda r: [r[0].id], desc=False,
+                  scalars=False)
+    return Page(_with_names(session, list(page.items)), page.next_cursor)
+
+
+def waiting_by_owner(session: Session, ws: int) -> list[tuple[str, int, datetime]]:
+    """Who has not confirmed yet: (group owner, open group-post tasks, waiting since), most tasks first. An empty
+    owner is a group nobody was named for."""
+    rows = session.execute(
+        select(Group.owner, func.count(), func.min(Action.created_at)).join(Group, Group.id == Action.group_id)
+        .where(Action.workspace_id == ws, Action.state == "task_open", Action.kind == "post_to_group")
+        .group_by(Group.owner))
+    return sorted(((o or "", int(n), since) for o, n, since in rows), key=lambda r: (-r[1], r[0]))

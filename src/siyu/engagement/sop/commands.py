@@ -13,7 +13,6 @@ from siyu.engagement.sop.schemas import (
     BroadcastIn,
     BroadcastOut,
     ChainIn,
-    RowError,
     ScheduleSettings,
     ScheduleSettingsOut,
     SopItemIn,
@@ -65,12 +64,24 @@ def set_group_settings(w: Work, group_id: int, body: ScheduleSettings) -> Schedu
     return out
 
 
-def import_table(w: Work, rows: list[dict[str, str]], *, partial: bool) -> tuple[list[SopItem], list[RowError]]:
-    """All rows or none (`partial`: the good ones); a rejected table raises Invalid(`import_rejected`) and audits
-    nothing, since nothing was stored."""
-    created, errors = import_export.import_rows(w.s, w.ws, rows, now=w.now, partial=partial)
-    w.audit("sop.import", "sop_item", "", {"created": len(created), "errors": len(errors), "partial": partial})
-    return created, errors
+def plan_import(w: Work, rows: list[dict[str, str]]) -> import_export.ImportPlan:
+    """What importing `rows` would do, row by row (new / changed / unchanged / errors): a preview, so nothing is
+    written or audited."""
+    return import_export.plan_import(w.s, w.ws, rows)
+
+
+def import_table(w: Work, plan: import_export.ImportPlan, *, partial: bool) -> tuple[list[SopItem], list[SopItem]]:
+    """Apply a plan: rows with an id update their item, the others create one; (created, updated). All rows or
+    none (`partial`: the good ones); a rejected table raises Invalid(`import_rejected`) and audits nothing, since
+    nothing was stored. What changed is planned at once, so the week shows it before the next scheduler tick."""
+    created, updated = import_export.apply_plan(w.s, w.ws, plan, now=w.now, partial=partial)
+    changed = [i.id for i in created + updated]
+    if changed:
+        _plan(w, changed)
+    w.audit("sop.import", "sop_item", "", {"created": len(created), "updated": len(updated),
+                                           "unchanged": len(plan.of("unchanged")), "errors": len(plan.of("error")),
+                                           "partial": partial})
+    return created, updated
 
 
 def send_broadcast(w: Work, body: BroadcastIn, *, broadcast_id: str) -> BroadcastOut:

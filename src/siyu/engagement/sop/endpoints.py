@@ -4,11 +4,12 @@ import / export, share links (`/api/v1/sop/...`) and the public share redirect (
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Header, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from siyu.auth.roles import Perm
 from siyu.auth.web import runtime
@@ -31,10 +32,10 @@ from siyu.engagement.sop.schemas import (
     SopItemPatch,
 )
 from siyu.kit.body_limit import read_upload
-from siyu.kit.errors import Invalid
+from siyu.kit.errors import Invalid, NotFound
 from siyu.kit.pagination import Cursor, Limit, PageOut, window
 from siyu.kit.params import Day, Id, Moment
-from siyu.models import Community
+from siyu.models import Community, SopItem
 
 router = APIRouter(tags=["sop"])
 api = edge_router(prefix="/api/v1/sop")
@@ -66,9 +67,64 @@ class ReportOut(BaseModel):
     reason: str
 
 
-class ImportOut(BaseModel):
-    created: list[int]
+class BroadcastSentOut(BaseModel):
+    broadcast_id: str
+    sent_at: datetime
+    actor: str
+    item_id: int | None
+    text: str
+    groups: dict[str, int] = Field(description="groups by state: queued, sent, task_open, done, failed, expired")
+    contacts: dict[str, int] = Field(description="members (direct messages) by state")
+
+
+class TargetOut(BaseModel):
+    action_id: int
+    kind: str
+    source: str = Field(description="broadcast | calendar | playbook | other")
+    group_id: int | None
+    group: str
+    owner: str = Field(description="the group's owner: the person who confirms a WeCom owner task")
+    contact_id: int | None
+    contact: str
+    state: str = Field(description="the outbox state")
+    status: str = Field(description="queued | sent | task_open | done | failed | expired")
+    text: str
+    error: str
+    created_at: datetime
+    sent_at: datetime | None
+
+
+def sent_out(b: broadcast.Sent) -> BroadcastSentOut:
+    return BroadcastSentOut(broadcast_id=b.broadcast_id, sent_at=b.at, actor=b.actor, item_id=b.item_id,
+                            text=b.text, groups=b.groups, contacts=b.contacts)
+
+
+def target_out(t: broadcast.Target) -> TargetOut:
+    a = t.action
+    return TargetOut(action_id=a.id, kind=a.kind, source=t.source, group_id=a.group_id,
+                     group=t.group.name if t.group else "", owner=t.owner, contact_id=a.contact_id,
+                     contact=t.contact_name, state=a.state, status=t.status,
+                     text=str((a.payload or {}).get("text", "")), error=a.last_error, created_at=a.created_at,
+                     sent_at=a.sent_at)
+
+
+class ImportRowOut(BaseModel):
+    row: int = Field(description="the row as the spreadsheet numbers it (the header is row 1)")
+    action: Literal["new", "changed", "unchanged", "error"]
+    item_id: int | None = Field(description="the item the row updates (its `id` cell), or the one it created")
+    title: str
+    changes: list[str] = Field(description="the columns that change, for `changed`")
     errors: list[RowError]
+
+
+class ImportOut(BaseModel):
+    dry_run: bool
+    created: list[int]
+    updated: list[int]
+    unchanged: list[int]
+    errors: list[RowError]
+    counts: dict[str, int] = Field(description="rows per action: new, changed, unchanged, error")
+    rows: list[ImportRowOut]
 
 
 def _range(frm: datetime | None, to: datetime | None, now: datetime, default: timedelta) -> tuple[datetime, datetime]:
@@ -214,9 +270,33 @@ def send_broadcast(body: BroadcastIn, idempotency_key: str | None = Header(None,
     return commands.send_broadcast(w, body, broadcast_id=bid)
 
 
+@api.get("/broadcasts")
+def broadcast_history(cursor: Cursor = None, limit: Limit = 20,
+                      w: Work = Depends(work(Perm.READ))) -> PageOut[BroadcastSentOut]:
+    """What went out, newest first: when, by whom, what, and its groups and members counted by state (`queued`,
+    `sent`, `task_open` = waiting for the owner, `done` = confirmed by the owner, `failed`, `expired`)."""
+    return PageOut.of(broadcast.history(w.s, w.ws, cursor=cursor, limit=limit), sent_out)
+
+
 @api.get("/broadcasts/{broadcast_id}")
 def broadcast_status(broadcast_id: str, w: Work = Depends(work(Perm.READ))) -> dict[str, int]:
+    """The broadcast's actions counted by outbox state."""
     return broadcast.status(w.s, w.ws, broadcast_id)
+
+
+@api.get("/broadcasts/{broadcast_id}/targets")
+def broadcast_targets(broadcast_id: str, cursor: Cursor = None, limit: Limit = 100,
+                      w: Work = Depends(work(Perm.READ))) -> PageOut[TargetOut]:
+    """Each group (and member) of a broadcast with its state, by action id."""
+    broadcast.one(w.s, w.ws, broadcast_id)
+    return PageOut.of(broadcast.targets(w.s, w.ws, broadcast_id, cursor=cursor, limit=limit), target_out)
+
+
+@api.get("/owner-tasks")
+def owner_tasks(cursor: Cursor = None, limit: Limit = 100, w: Work = Depends(work(Perm.READ))) -> PageOut[TargetOut]:
+    """Posts and direct messages waiting for a person to send them (WeCom: the group owner confirms a mass
+    message in the client), oldest first, with the group's owner: who has not confirmed yet."""
+    return PageOut.of(broadcast.open_tasks(w.s, w.ws, cursor=cursor, limit=limit), target_out)
 
 
 # ---------------------------------------------------------------------------------------------- import / export
@@ -224,15 +304,11 @@ def broadcast_status(broadcast_id: str, w: Work = Depends(work(Perm.READ))) -> d
 
 @api.get("/export", response_class=Response, responses={200: {"description": "the SOP table", "content": {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}, "text/csv": {}}}})
-def export(format: str = "xlsx", w: Work = Depends(work(Perm.READ))) -> Response:
-    if format == "csv":
-        return Response(import_export.export_csv(w.s, w.ws), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="sop.csv"'})
-    if format != "xlsx":
-        raise Invalid("format is xlsx or csv", code="invalid_format")
-    return Response(import_export.export_xlsx(w.s, w.ws),
-                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": 'attachment; filename="sop.xlsx"'})
+def export(format: str = "xlsx", lang: Literal["en", "zh_CN"] = "en", w: Work = Depends(work(Perm.READ))) -> Response:
+    """Every item, one row each with its `id` (import updates the items whose id a row carries); the header
+    row in English (`lang=en`, the column keys) or Chinese (`lang=zh_CN`)."""
+    data, media, name = import_export.export(w.s, w.ws, format, locale=lang)
+    return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 async def _upload(file: UploadFile) -> tuple[str, bytes]:
@@ -245,12 +321,32 @@ def uploaded_table(upload: tuple[str, bytes] = Depends(_upload)) -> list[dict[st
     return import_export.read_table(data, name)
 
 
-@api.post("/import", status_code=201)
-def import_file(partial: bool = False, w: Work = Depends(work(Perm.WRITE)),
+def import_out(plan: import_export.ImportPlan, *, dry_run: bool, created: list[SopItem] | None = None,
+               updated: list[SopItem] | None = None) -> ImportOut:
+    created_ids = iter([i.id for i in created or []])
+    rows = []
+    for r in plan.rows:
+        item_id = next(created_ids, None) if r.action == "new" and not dry_run else r.item_id
+        rows.append(ImportRowOut(row=r.row, action=r.action, item_id=item_id,  # type: ignore[arg-type]
+                                 title=r.title, changes=r.changes, errors=[p.out() for p in r.problems]))
+    return ImportOut(dry_run=dry_run, created=[i.id for i in created or []], updated=[i.id for i in updated or []],
+                     unchanged=[r.item_id for r in plan.of("unchanged") if r.item_id is not None],
+                     errors=[p.out() for p in plan.problems], counts=plan.counts, rows=rows)
+
+
+@api.post("/import", status_code=201, responses={200: {"description": "`dry_run`: what the import would do"}})
+def import_file(response: Response, partial: bool = False, dry_run: bool = False,
+                w: Work = Depends(work(Perm.WRITE)),
                 rows: list[dict[str, str]] = Depends(uploaded_table)) -> ImportOut:
-    """A .xlsx or .csv file (`file`): every row or none, unless `partial`."""
-    created, errors = commands.import_table(w, rows, partial=partial)
-    return ImportOut(created=[i.id for i in created], errors=errors)
+    """A .xlsx or .csv file (`file`): rows with an `id` update that item, the others create one; every row or
+    none, unless `partial`. `dry_run=true` answers 200 with what the import would do per row (new, changed with
+    the columns, unchanged, errors) and writes nothing."""
+    plan = commands.plan_import(w, rows)
+    if dry_run:
+        response.status_code = 200
+        return import_out(plan, dry_run=True)
+    created, updated = commands.import_table(w, plan, partial=partial)
+    return import_out(plan, dry_run=False, created=created, updated=updated)
 
 
 # ---------------------------------------------------------------------------------------------- C4 share links
@@ -265,16 +361,43 @@ def create_share_link(body: ShareLinkIn, w: Work = Depends(work(Perm.WRITE))) ->
 
 
 @public.get("/s/{token}")
-def open_share_link(request: Request, token: str, u: str | None = Query(default=None, max_length=200),
-                    sig: str | None = Query(default=None, max_length=100)) -> Any:
-    """The public share redirect. `u` (the visitor's `<platform>:<id>`) counts only with a valid `sig`
-    (`gating.member_signature`); otherwise the click is anonymous: no contact is created, nothing unlocked."""
+def open_share_link(request: Request, token: str, u: str | None = None, sig: str | None = None) -> Any:
+    """The public share link. `u` (the visitor's `<platform>:<id>`) counts only with a valid `sig`
+    (`gating.member_signature`); otherwise the click is anonymous: no contact is created, nothing unlocked.
+    The visitor goes on to the shared article, or to the link's page (`/s/<token>/opened`) when the share has
+    none (a draw, an item without a link); a link that does not exist is a member's page too, never JSON."""
+    from siyu.console import member
+
     rt = runtime(request)
-    # Public (nobody signed in, so no Work), and a GET that records the click: its own write transaction.
-    with rt.tx(write=True) as s:
-        target = gating.click(s, token, now=rt.clock.now(), visitor=u, signature=sig, base_url=rt.settings.base_url,
-                              secret=rt.settings.secret_key.get_secret_value())
-    return RedirectResponse(target, status_code=302)
+    if (u and len(u) > 200) or (sig and len(sig) > 100):  # not what a signature looks like: anonymous
+        u = sig = None
+    try:
+        # Public (nobody signed in, so no Work), and a GET that records the click: its own write transaction.
+        with rt.tx(write=True) as s:
+            opened = gating.open_link(s, token, now=rt.clock.now(), visitor=u, signature=sig,
+                                      base_url=rt.settings.base_url, secret=rt.settings.secret_key.get_secret_value())
+    except (NotFound, Invalid) as exc:
+        return member.problem_for(request, exc, locale=member.locale_for(request, None))
+    if opened.target:
+        return RedirectResponse(opened.target, status_code=302)
+    # The click is recorded once; reloading the page it leads to records nothing more.
+    return RedirectResponse(f"/s/{quote(token)}/opened?r={opened.outcome}", status_code=302)
+
+
+@public.get("/s/{token}/opened")
+def share_link_page(request: Request, token: str, r: str = "opened") -> Any:
+    """What a visitor sees after opening a share link that has no article of its own."""
+    from siyu.console import member
+    from siyu.models import Workspace
+
+    with runtime(request).read() as s:
+        try:
+            shared = gating.share_page(s, token)
+        except NotFound as exc:
+            return member.problem_for(request, exc, locale=member.locale_for(request, None))
+        locale = member.locale_for(request, s.get(Workspace, shared.workspace_id))
+    outcome = r if r in gating.OUTCOMES else "opened"
+    return member.page(request, "member/share.html", locale=locale, shared=shared, outcome=outcome)
 
 
 router.include_router(api)

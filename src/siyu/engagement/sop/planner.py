@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from siyu.engagement.sop import content, fastinsert
 from siyu.engagement.sop.schemas import SopItemIn
-from siyu.engagement.sop.service import _columns, schedule_of, zone
+from siyu.engagement.sop.service import columns, schedule_of, zone
 from siyu.models import Community, Group, Membership, SopItem, SopOccurrence
 
 OCC = SopOccurrence.__table__
@@ -346,7 +346,7 @@ def plan_window(session: Session, ws: int, start: datetime, end: datetime, now: 
 
 
 def _transient(session: Session, ws: int, data: SopItemIn, n: int, now: datetime) -> SopItem:
-    item = SopItem(workspace_id=ws, created_at=now, updated_at=now, **_columns(session, ws, data))
+    item = SopItem(workspace_id=ws, created_at=now, updated_at=now, **columns(session, ws, data))
     item.id = -n  # never stored: negative ids keep previewed items apart from real ones
     return item
 

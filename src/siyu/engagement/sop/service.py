@@ -71,7 +71,9 @@ def _check_targets(session: Session, ws: int, data: SopItemIn) -> None:
             raise Invalid(f"gate.home_group_ids: no groups {missing}", code="group_not_found")
 
 
-def _columns(session: Session, ws: int, data: SopItemIn) -> dict[str, Any]:
+def columns(session: Session, ws: int, data: SopItemIn) -> dict[str, Any]:
+    """The item's column values as stored (times in UTC, a local time of day for `once`): what an import
+    compares with an item to tell a changed row from an unchanged one."""
     tz = zone(session, ws)
     values = data.model_dump(mode="json")
     values["gate"] = data.gate.model_dump() if data.gate else {}
@@ -83,11 +85,12 @@ def _columns(session: Session, ws: int, data: SopItemIn) -> dict[str, Any]:
     return values
 
 
+
 def create_item(session: Session, ws: int, data: SopItemIn, *, now: datetime | None = None) -> SopItem:
     """Add an SOP item (the function playbooks call). Occurrences are laid out by the next planning run."""
     _check_targets(session, ws, data)
     now = now or datetime.now(UTC)
-    item = SopItem(workspace_id=ws, created_at=now, updated_at=now, **_columns(session, ws, data))
+    item = SopItem(workspace_id=ws, created_at=now, updated_at=now, **columns(session, ws, data))
     session.add(item)
     session.flush()
     return item
@@ -98,6 +101,14 @@ def get_item(session: Session, ws: int, item_id: int) -> SopItem:
     if item is None or item.workspace_id != ws:
         raise NotFound(f"no SOP item {item_id}", code="sop_item_not_found")
     return item
+
+
+def titles(session: Session, ws: int, item_ids: set[int]) -> dict[int, str]:
+    """Item titles by id (an item deleted since is left out)."""
+    if not item_ids:
+        return {}
+    return dict(session.execute(select(SopItem.id, SopItem.title).where(
+        SopItem.workspace_id == ws, SopItem.id.in_(item_ids))).all())
 
 
 def _items(session: Session, ws: int, *, community_id: int | None, group_id: int | None,
@@ -159,8 +170,14 @@ def update_item(session: Session, ws: int, item_id: int, patch: SopItemPatch, *,
         data = SopItemIn.model_validate(merged)
     except ValidationError as exc:
         raise Invalid(_first_error(exc), code="invalid_sop_item") from None
+    return replace_item(session, ws, item, data, now=now)
+
+
+def replace_item(session: Session, ws: int, item: SopItem, data: SopItemIn, *, now: datetime) -> SopItem:
+    """Give an item all of `data` (a patch merged into it, an imported row); its future occurrences that have not
+    gone out are dropped, so the next planning lays them out under the new values."""
     _check_targets(session, ws, data)
-    for k, v in _columns(session, ws, data).items():
+    for k, v in columns(session, ws, data).items():
         setattr(item, k, v)
     item.updated_at = now
     drop_future(session, ws, now=now, item_ids=[item.id])
