@@ -49,6 +49,26 @@ def code_names(session: Session, ws: int) -> dict[int, str]:
                                              .where(ChannelCode.workspace_id == ws))}
 
 
+def faq_questions(session: Session, ws: int, ids: set[int]) -> dict[int, str]:
+    """FAQ entries' questions, so a timeline says which question the FAQ answered."""
+    from siyu.models import FaqEntry
+
+    if not ids:
+        return {}
+    return {i: q for i, q in session.execute(select(FaqEntry.id, FaqEntry.question).where(
+        FaqEntry.workspace_id == ws, FaqEntry.id.in_(ids)))}
+
+
+def interaction_titles(session: Session, ws: int, ids: set[int]) -> dict[int, str]:
+    """Interactions' titles, so a timeline names the solitaire or draw rather than its id."""
+    from siyu.models import Interaction
+
+    if not ids:
+        return {}
+    return {i: t for i, t in session.execute(select(Interaction.id, Interaction.title).where(
+        Interaction.workspace_id == ws, Interaction.id.in_(ids)))}
+
+
 def contact_names(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}

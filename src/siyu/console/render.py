@@ -6,6 +6,7 @@ through `|tojson`. Domain errors on HTML pages become a friendly page, or an inl
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -16,13 +17,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import escape
 
 from siyu.auth.roles import Perm, allowed
 from siyu.auth.web import csrf_token, runtime
+from siyu.console import labels
 from siyu.kit import i18n
 from siyu.kit.errors import SiyuError
+from siyu.kit.static_assets import versioned_url
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+STATIC = Path(__file__).resolve().parent / "static"
 LANG_COOKIE = "siyu_lang"
 FLASH_KEY = "flash"
 
@@ -43,6 +48,10 @@ def environment(locale: str) -> Environment:
     )
     env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
     env.globals["Perm"] = Perm
+    env.globals["labels"] = labels.of(locale)  # codes → what a person reads (console/labels.py)
+    # `{{ static("console.css") }}` → /static/console.css?v=<digest>: cached for a year, busted by a change
+    env.globals["static"] = lambda name: versioned_url(STATIC, "/static", name)
+    env.globals["submission_key"] = lambda: secrets.token_hex(16)  # a form's one-time key (edge/submissions)
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
     return env
 
@@ -141,9 +150,33 @@ def done(request: Request, url: str) -> Response:
 
 
 def error_page(request: Request, exc: SiyuError) -> HTMLResponse:
+    """A domain error as a person reads it: translated by its machine code (console/labels.py), the failing
+    fields of a form each named; the English message and the code stay in the API's JSON (and in `data-code`
+    on the page, for support and tests), never in the text."""
+    principal = getattr(request.state, "principal", None)
+    lb = labels.of(locale_of(request))
+    message = lb.error(exc.code, exc.message, exc.detail, status=exc.status,
+                       role=principal.role if principal is not None else "")
+    fields = lb.field_errors(exc.detail, exc.message) if exc.code in ("validation_error", "invalid_sop_item") else []
+    extra = {"error": exc, "message": message, "fields": fields, "title": lb.error_title(exc.status)}
     if is_htmx(request):
-        resp = render(request, "_error.html", status_code=exc.status, error=exc)
+        resp = render(request, "_error.html", status_code=exc.status, **extra)
         resp.headers["HX-Retarget"] = "#flash"
         resp.headers["HX-Reswap"] = "innerHTML show:window:top"
         return resp
-    return render(request, "error.html", status_code=exc.status, error=exc)
+    return render(request, "error.html", status_code=exc.status, **extra)
+
+
+ALREADY_DONE = N_("This form was sent twice; what it asked for was done once.")
+
+
+def already_done(request: Request, location: str | None) -> Response:
+    """The second submission of one form: nothing was done again; land where the first one led."""
+    if is_htmx(request):
+        html = f'<div class="alert ok" role="status">{escape(gettext(request, ALREADY_DONE))}</div>'
+        return HTMLResponse(html, headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML show:window:top"})
+    flash(request, ALREADY_DONE)
+    referer = urlsplit(request.headers.get("referer", ""))
+    back = referer.path + (f"?{referer.query}" if referer.query else "") if referer.path else "/"
+    target = location or back
+    return RedirectResponse(target if target.startswith("/") and not target.startswith("//") else "/", status_code=303)

@@ -8,6 +8,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
+from siyu.console.labels import plain_errors
 from siyu.kit.errors import Invalid
 from siyu.kit.patch import PatchModel
 
@@ -31,7 +32,7 @@ def integer(form: FormData, name: str) -> int | None:
     try:
         return int(raw)
     except ValueError:
-        raise Invalid(f"{name} must be a whole number", code="invalid_number") from None
+        raise Invalid(f"{name} must be a whole number", code="invalid_number", detail={"field": name}) from None
 
 
 def lines(raw: str) -> list[str]:
@@ -62,7 +63,9 @@ def parse(model: type[M], data: dict[str, Any]) -> M:
         for err in exc.errors()[:3]:
             loc = ".".join(str(p) for p in err.get("loc", ()))
             parts.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
-        raise Invalid("; ".join(parts), code="validation_error") from None
+        # `detail` keeps the structured errors: the console translates each field and limit (console/labels.py)
+        detail = plain_errors(exc.errors())
+        raise Invalid("; ".join(parts), code="validation_error", detail=detail) from None
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
