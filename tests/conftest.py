@@ -104,3 +104,6 @@ def api(app_client: TestClient, rt: Runtime) -> Any:
         return app_client
 
     return make
+
+
+from tests.browser import server  # noqa: E402,F401  (the `siyu serve` fixture of the browser tests)
