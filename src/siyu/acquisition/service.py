@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import segno
-from sqlalchemy import select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from siyu.acquisition.schemas import ChannelCodeIn, ChannelCodePatch
@@ -24,7 +26,7 @@ from siyu.events import service as events
 from siyu.kit.errors import Conflict, Forbidden, NotFound
 from siyu.kit.ids import new_state
 from siyu.kit.pagination import Page, keyset
-from siyu.models import ChannelCode, Contact, Group, Membership
+from siyu.models import ChannelCode, Contact, Event, Group, Membership
 
 
 def get(session: Session, ws: int, code_id: int) -> ChannelCode:
@@ -150,8 +152,60 @@ def scan(session: Session, connectors: ConnectorRegistry, ws: int, state: str, *
 
 
 def stats(session: Session, ws: int) -> dict[int, int]:
-    from sqlalchemy import func
+    """Joins per channel code: the group stays each code started (a member who was already in a group of the
+    community when scanning starts none)."""
+    rows = session.execute(select(Membership.channel_code_id, func.count())
+                           .join(ChannelCode, ChannelCode.id == Membership.channel_code_id)
+                           .where(ChannelCode.workspace_id == ws).group_by(Membership.channel_code_id)).all()
+    return {int(cid): int(n) for cid, n in rows if cid is not None}
 
-    rows = session.execute(select(Membership.channel_code_id, func.count()).where(
-        Membership.channel_code_id.is_not(None)).group_by(Membership.channel_code_id)).all()
-    return {cid: n for cid, n in rows if cid is not None}
+
+def _scanned_code() -> Any:
+    return Event.payload["channel_code_id"].as_integer()
+
+
+def scan_counts(session: Session, ws: int) -> dict[int, int]:
+    """Scans per channel code, all time: every `contact.joined_via_channel`, a second scan by the same person
+    included (it is what the QR was asked to do)."""
+    code = _scanned_code()
+    rows = session.execute(select(code, func.count()).where(
+        Event.workspace_id == ws, Event.type == "contact.joined_via_channel").group_by(code)).all()
+    return {int(cid): int(n) for cid, n in rows if cid is not None}
+
+
+@dataclass(frozen=True)
+class CodeDaily:
+    """One code's scans, the joins they led to and the leaves of those members, per local day."""
+
+    days: list[date]
+    scans: list[int]
+    joins: list[int]
+    leaves: list[int]
+
+    @property
+    def conversion(self) -> float | None:
+        """Joins per scan over the window (None without a scan)."""
+        scans = sum(self.scans)
+        return min(1.0, sum(self.joins) / scans) if scans else None
+
+
+def daily(session: Session, ws: int, code: ChannelCode, first: date, days: int, tz: ZoneInfo) -> CodeDaily:
+    """Scans per local day from the log (the workspace's scan events of the window, bucketed in SQL), joins and
+    leaves from the group stays the code started (`communities.daily_flow`)."""
+    bounds = communities.day_bounds(first, days, tz)
+    sums = [func.coalesce(func.sum(case((and_(Event.occurred_at >= bounds[i], Event.occurred_at < bounds[i + 1]),
+                                         1), else_=0)), 0) for i in range(days)]
+    row = session.execute(select(*sums).where(
+        Event.workspace_id == ws, Event.type == "contact.joined_via_channel", Event.occurred_at >= bounds[0],
+        Event.occurred_at < bounds[-1], _scanned_code() == code.id)).one()
+    flow = communities.daily_flow(session, ws, first, days, tz, channel_code_id=code.id)
+    return CodeDaily(flow.days, [int(v or 0) for v in row], flow.joins, flow.leaves)
+
+
+def target_fill(session: Session, ws: int, code: ChannelCode) -> list[tuple[Group, int]]:
+    """The target community's groups with how many are in each now (everyone counts against capacity), open
+    ones first: where the next scans will land, and how soon a new group is needed."""
+    groups = communities.groups(session, ws, code.community_id)
+    occ = communities.occupancy(session, [g.id for g in groups])
+    live = ("active", "full")
+    return sorted(((g, occ.get(g.id, 0)) for g in groups), key=lambda gn: (gn[0].status not in live, gn[0].id))

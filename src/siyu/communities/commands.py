@@ -4,7 +4,7 @@ act, each auditing itself inside the request's unit of work (`edge/work.py`)."""
 from __future__ import annotations
 
 from siyu.communities import service
-from siyu.communities.schemas import CommunityIn, CommunityPatch, GroupIn, RoleIn
+from siyu.communities.schemas import CommunityIn, CommunityPatch, GroupIn, GroupPatch, RoleIn
 from siyu.edge.work import Work
 from siyu.models import Community, CommunityRole, Group
 
@@ -36,4 +36,23 @@ def remove_role(w: Work, community_id: int, role_id: int) -> None:
 def create_group(w: Work, body: GroupIn) -> Group:
     g = service.create_group(w.s, w.ws, body, now=w.now)
     w.audit("group.create", "group", g.id, {"name": g.name})
+    return g
+
+
+def update_group(w: Work, group_id: int, body: GroupPatch) -> Group:
+    g = service.update_group(w.s, w.ws, group_id, body, now=w.now)
+    w.audit("group.update", "group", g.id, body.model_dump(exclude_unset=True))
+    return g
+
+
+def close_group(w: Work, group_id: int) -> Group:
+    """Stop routing, posting and answering in the group (members stay; see `service.close_group`)."""
+    g = service.close_group(w.s, w.ws, group_id)
+    w.audit("group.close", "group", g.id, {"name": g.name})
+    return g
+
+
+def reopen_group(w: Work, group_id: int) -> Group:
+    g = service.reopen_group(w.s, w.ws, group_id)
+    w.audit("group.reopen", "group", g.id, {"name": g.name})
     return g

@@ -12,7 +12,7 @@ from siyu.auth.roles import Perm
 from siyu.auth.service import Principal
 from siyu.auth.web import require
 from siyu.communities import commands, rules_text, service
-from siyu.communities.schemas import CommunityIn, CommunityPatch, GroupIn, RoleIn, Rules
+from siyu.communities.schemas import CommunityIn, CommunityPatch, GroupIn, GroupPatch, RoleIn, Rules
 from siyu.edge.work import Work, edge_router, work
 from siyu.engagement import welcome
 from siyu.kit.pagination import Cursor, Limit, PageOut
@@ -172,6 +172,26 @@ def list_groups(community_id: Id | None = None, cursor: Cursor = None, limit: Li
 @router.post("/groups", status_code=201)
 def create_group(body: GroupIn, w: Work = Depends(work(Perm.WRITE))) -> GroupOut:
     return group_out(commands.create_group(w, body), 0)
+
+
+@router.patch("/groups/{group_id}")
+def patch_group(group_id: Id, body: GroupPatch, w: Work = Depends(work(Perm.WRITE))) -> GroupOut:
+    """Rename a group, change its owner or capacity (a new capacity sets full / active at once)."""
+    g = commands.update_group(w, group_id, body)
+    return group_out(g, service.occupancy(w.s, [g.id]).get(g.id, 0))
+
+
+@router.post("/groups/{group_id}/close")
+def close_group(group_id: Id, w: Work = Depends(work(Perm.WRITE))) -> GroupOut:
+    """Stop routing new members, posts and replies to the group (status `archived`; its members stay)."""
+    g = commands.close_group(w, group_id)
+    return group_out(g, service.occupancy(w.s, [g.id]).get(g.id, 0))
+
+
+@router.post("/groups/{group_id}/reopen")
+def reopen_group(group_id: Id, w: Work = Depends(work(Perm.WRITE))) -> GroupOut:
+    g = commands.reopen_group(w, group_id)
+    return group_out(g, service.occupancy(w.s, [g.id]).get(g.id, 0))
 
 
 @router.get("/groups/{group_id}/members")

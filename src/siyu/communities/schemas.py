@@ -95,6 +95,14 @@ class GroupIn(BaseModel):
     capacity: int = Field(default=200, ge=2, le=2000)
 
 
+class GroupPatch(PatchModel):
+    """Change a group: its name, owner (the staff account that owns it on the platform), capacity."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    owner: str | None = Field(default=None, max_length=100)
+    capacity: int | None = Field(default=None, ge=2, le=2000)
+
+
 class RoleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     contact_id: Id64

@@ -1,17 +1,20 @@
-"""Communities, their groups and who is in them."""
+"""Communities, their groups and who is in them; a group's edit and close, and the join / leave statistics per day
+that group, channel-code and dashboard pages chart."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from siyu.communities.schemas import NOT_COUNTED, CommunityIn, CommunityPatch, GroupIn, RoleIn
+from siyu.communities.schemas import NOT_COUNTED, CommunityIn, CommunityPatch, GroupIn, GroupPatch, RoleIn
 from siyu.events import service as events
-from siyu.kit.errors import Conflict, NotFound
+from siyu.kit.errors import Conflict, Invalid, NotFound
 from siyu.kit.ids import new_key
 from siyu.kit.pagination import Page, keyset
 from siyu.models import Community, CommunityRole, Contact, Group, Membership
@@ -279,3 +282,165 @@ def summary(session: Session, ws: int) -> dict[str, Any]:
                                       .where(Community.workspace_id == ws)) or 0,
         "groups": session.scalar(select(func.count()).select_from(Group).where(Group.workspace_id == ws)) or 0,
     }
+
+
+# -------------------------------------------------------------------------------------------------- statistics
+
+
+@dataclass(frozen=True)
+class DailyFlow:
+    """Joins, leaves and the member count per local day (`days[i]` is the day; `members[i]` at its end)."""
+
+    days: list[date]
+    joins: list[int]
+    leaves: list[int]
+    members: list[int]
+
+
+def day_bounds(first: date, days: int, tz: ZoneInfo) -> list[datetime]:
+    """The `days + 1` local midnights from `first`, as aware datetimes (a day is [bounds[i], bounds[i+1]))."""
+    return [datetime.combine(first + timedelta(days=i), time(0, 0), tzinfo=tz) for i in range(days + 1)]
+
+
+def _counted(group_community: Any) -> ColumnElement[bool]:
+    """A stay that counts for statistics: not a vest account or robot of the group's community (A4), and a real
+    stay (one projected from a leave whose join was never seen opens and closes at the same moment)."""
+    from siyu.communities.projection import UNSEEN  # late: the projection registers hooks when imported
+
+    excluded = exists().where(CommunityRole.community_id == group_community,
+                              CommunityRole.contact_id == Membership.contact_id,
+                              CommunityRole.role.in_(NOT_COUNTED))
+    return and_(~excluded, Membership.join_scene != UNSEEN)
+
+
+def daily_flow(session: Session, ws: int, first: date, days: int, tz: ZoneInfo, *,
+               group_ids: list[int] | None = None, community_id: int | None = None,
+               channel_code_id: int | None = None, owner: int | None = None) -> DailyFlow:
+    """Joins and leaves per local day, and the members at the end of each day, over the workspace's groups (or the
+    given ones, a community's, the stays a channel code started, the contacts assigned to `owner`).
+
+    The count at the end of day d is the stays opened before d's end and not closed by then, so the trend is
+    right for any past day without a daily snapshot table: one count of the stays open when the window starts,
+    and the joins and leaves inside the window summed per day over only the stays that moved in it (summing over
+    every stay measured twice as slow at 100,000 stays)."""
+    bounds = day_bounds(first, days, tz)
+    start, end = bounds[0], bounds[-1]
+
+    def scoped(q: Any) -> Any:
+        q = q.select_from(Membership).join(Group, Group.id == Membership.group_id).where(
+            Group.workspace_id == ws, _counted(Group.community_id))
+        if group_ids is not None:
+            q = q.where(Group.id.in_(group_ids))
+        if community_id is not None:
+            q = q.where(Group.community_id == community_id)
+        if channel_code_id is not None:
+            q = q.where(Membership.channel_code_id == channel_code_id)
+        if owner is not None:
+            q = q.where(Membership.contact_id.in_(select(Contact.id).where(Contact.owner_user_id == owner)))
+        return q
+
+    base = int(session.scalar(scoped(select(func.count())).where(
+        Membership.joined_at < start, or_(Membership.left_at.is_(None), Membership.left_at >= start))) or 0)
+    def in_day(col: Any, i: int) -> Any:
+        return func.coalesce(func.sum(case((and_(col >= bounds[i], col < bounds[i + 1]), 1), else_=0)), 0)
+
+    row = session.execute(scoped(select(*(in_day(Membership.joined_at, i) for i in range(days)),
+                                        *(in_day(Membership.left_at, i) for i in range(days)))).where(
+        or_(and_(Membership.joined_at >= start, Membership.joined_at < end),
+            and_(Membership.left_at >= start, Membership.left_at < end)))).one()
+    joins = [int(v or 0) for v in row[:days]]
+    leaves = [int(v or 0) for v in row[days:]]
+    members, n = [], base
+    for j, lv in zip(joins, leaves, strict=True):
+        n += j - lv
+        members.append(n)
+    return DailyFlow([first + timedelta(days=i) for i in range(days)], joins, leaves, members)
+
+
+def flow_between(session: Session, ws: int, start: datetime, end: datetime, *,
+                 owner: int | None = None) -> tuple[int, int]:
+    """(members who joined, members who left) a group of the workspace in [start, end) — distinct people, so one
+    member hopping between two groups of a community is one join and one leave, not more."""
+    def distinct(col: Any) -> int:
+        q = (select(func.count(func.distinct(Membership.contact_id))).select_from(Membership)
+             .join(Group, Group.id == Membership.group_id)
+             .where(Group.workspace_id == ws, col >= start, col < end, _counted(Group.community_id)))
+        if owner is not None:
+            q = q.where(Membership.contact_id.in_(select(Contact.id).where(Contact.owner_user_id == owner)))
+        return int(session.scalar(q) or 0)
+
+    return distinct(Membership.joined_at), distinct(Membership.left_at)
+
+
+# -------------------------------------------------------------------------------------------------- edit / close
+
+#: Statuses an operator's close leaves a group in, and those it reopens from.
+CLOSED = "archived"
+LIVE = ("active", "full")
+
+
+def update_group(session: Session, ws: int, group_id: int, patch: GroupPatch, *, now: datetime) -> Group:
+    """Rename, change the owner (the staff account that owns it on the platform) or the capacity.
+
+    A rename here is newer than any rename fact already applied, so a late `group.renamed` from before it does
+    not undo it (`projection.group_renamed` keeps the newest). A new capacity takes effect at once: the group is
+    full or has room again by its members now."""
+    from siyu.communities import projection  # the status rule lives with the membership projection
+
+    g = get_group(session, ws, group_id)
+    values = patch.model_dump(exclude_unset=True)
+    if "name" in values:
+        if not values["name"].strip():
+            raise Invalid("a group needs a name", code="invalid_name")
+        g.name = values["name"].strip()
+        g.settings = {**(g.settings or {}), "name_as_of": now.isoformat()}
+    if "owner" in values:
+        g.owner = values["owner"].strip()
+    if "capacity" in values:
+        g.capacity = values["capacity"]
+    session.flush()
+    if "capacity" in values:
+        projection.refresh_status(session, g.id)
+        session.refresh(g)
+    return g
+
+
+def close_group(session: Session, ws: int, group_id: int) -> Group:
+    """Stop using the group: nobody new is routed into it, no SOP post, broadcast or FAQ reply goes to it (they all
+    skip groups that are not active or full). Members stay; on the platform the group goes on until its owner
+    dissolves it there. Closing a closed group changes nothing."""
+    g = get_group(session, ws, group_id)
+    if g.status in LIVE:
+        g.status = CLOSED
+    elif g.status != CLOSED:
+        raise Conflict(f"group {g.name!r} is {g.status} and cannot be closed", code="group_not_active")
+    session.flush()
+    return g
+
+
+def reopen_group(session: Session, ws: int, group_id: int) -> Group:
+    from siyu.communities import projection
+
+    g = get_group(session, ws, group_id)
+    if g.status != CLOSED:
+        raise Conflict(f"group {g.name!r} is not closed", code="group_not_closed")
+    g.status = "active"
+    session.flush()
+    projection.refresh_status(session, g.id)
+    session.refresh(g)
+    return g
+
+
+def flow_by_group(session: Session, ws: int, start: datetime, end: datetime) -> dict[int, tuple[int, int]]:
+    """(joins, leaves) of each group of the workspace in [start, end), for the groups list; groups with neither
+    are left out."""
+    joins = func.coalesce(func.sum(case((and_(Membership.joined_at >= start, Membership.joined_at < end), 1),
+                                        else_=0)), 0)
+    leaves = func.coalesce(func.sum(case((and_(Membership.left_at >= start, Membership.left_at < end), 1),
+                                         else_=0)), 0)
+    rows = session.execute(
+        select(Membership.group_id, joins, leaves).join(Group, Group.id == Membership.group_id)
+        .where(Group.workspace_id == ws, or_(Membership.joined_at >= start, Membership.left_at >= start),
+               _counted(Group.community_id))
+        .group_by(Membership.group_id)).all()
+    return {int(g): (int(j or 0), int(lv or 0)) for g, j, lv in rows if (j or lv)}

@@ -3,11 +3,12 @@ auditing itself inside the request's unit of work (`edge/work.py`)."""
 
 from __future__ import annotations
 
-from siyu.contacts import identities, owners, service
-from siyu.contacts.schemas import ContactIn, ContactPatch, TagIn
+from siyu.auth.roles import Perm, allowed, own_contacts_only
+from siyu.contacts import identities, notes, owners, service
+from siyu.contacts.schemas import BulkTagIn, BulkUntagIn, ContactIn, ContactPatch, NoteIn, TagIn
 from siyu.edge.work import Work
-from siyu.kit.errors import Conflict
-from siyu.models import Contact, Tag
+from siyu.kit.errors import Conflict, Forbidden
+from siyu.models import Contact, ContactNote, Tag
 
 
 def create(w: Work, body: ContactIn) -> Contact:
@@ -66,3 +67,30 @@ def untag(w: Work, contact_id: int, tag_id: int) -> Contact:
     service.remove_tag(w.s, w.ws, c.id, tag_id, now=w.now)
     w.audit("contact.untag", "contact", c.id, {"tag": tag_id})
     return c
+
+
+def bulk_tag(w: Work, body: BulkTagIn) -> tuple[Tag, list[int]]:
+    """Tag a selection of contacts (all or nothing: one unknown contact and none is tagged)."""
+    ids = service.check_live(w.s, w.ws, body.contact_ids, owner=w.who.contact_owner)
+    t = service.ensure_tag(w.s, w.ws, body.group, body.name)
+    changed = service.bulk_tag(w.s, w.ws, ids, t.id, source=w.who.actor, now=w.now)
+    w.audit("contact.bulk_tag", "tag", t.id, {"contacts": len(ids), "changed": len(changed)})
+    return t, changed
+
+
+def bulk_untag(w: Work, body: BulkUntagIn) -> list[int]:
+    ids = service.check_live(w.s, w.ws, body.contact_ids, owner=w.who.contact_owner)
+    changed = service.bulk_untag(w.s, w.ws, ids, body.tag_id, now=w.now)
+    w.audit("contact.bulk_untag", "tag", body.tag_id, {"contacts": len(ids), "changed": len(changed)})
+    return changed
+
+
+def add_note(w: Work, contact_id: int, body: NoteIn) -> ContactNote:
+    """Write a follow-up note. Whoever may change contacts may, and so may sales on their own contacts (following
+    up is their job; the edge already answers 404 for anyone else's contact)."""
+    if not allowed(w.who.role, Perm.WRITE) and not own_contacts_only(w.who.role):
+        raise Forbidden(f"role {w.who.role!r} may not write notes", code="forbidden")
+    note = notes.add(w.s, w.ws, contact_id, body.text, author=w.who.name,
+                     author_user_id=w.who.id if w.who.kind == "user" else None, now=w.now)
+    w.audit("contact.note", "contact", contact_id, {"note_id": note.id})
+    return note

@@ -1,22 +1,41 @@
-"""REST endpoints of contacts: list / search, create, get, change (name, owner), identities, merge, tags.
+"""REST endpoints of contacts: list / search with the console's filters, create, get, change (name, owner),
+identities, merge, tags (one contact or many), follow-up notes.
 
 A sales caller sees only the contacts assigned to them: the list is filtered, any other contact is a 404.
 """
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import Depends, Query
 from sqlalchemy.orm import Session
 
 from siyu.auth.roles import Perm
-from siyu.contacts import commands, service
-from siyu.contacts.schemas import ContactIn, ContactOut, ContactPatch, IdentityIn, IdentityOut, MergeIn, TagIn, TagOut
+from siyu.contacts import commands, notes, service
+from siyu.contacts.schemas import (
+    BulkOut,
+    BulkTagIn,
+    BulkUntagIn,
+    ContactIn,
+    ContactOut,
+    ContactPatch,
+    IdentityIn,
+    IdentityOut,
+    MergeIn,
+    NoteIn,
+    NoteOut,
+    TagIn,
+    TagOut,
+)
+from siyu.contacts.service import MAX_DAYS, Filters
 from siyu.edge.work import Work, edge_router, work
 from siyu.kit.pagination import Cursor, Limit, PageOut, window
 from siyu.kit.params import Id, Id64
-from siyu.models import Contact
+from siyu.models import Contact, ContactNote
 
 router = edge_router(prefix="/api/v1", tags=["contacts"])
+Days = Annotated[int | None, Query(ge=1, le=MAX_DAYS)]
 
 
 def contact_out(s: Session, c: Contact) -> ContactOut:
@@ -29,12 +48,40 @@ def contact_out(s: Session, c: Contact) -> ContactOut:
     )
 
 
+def note_out(n: ContactNote) -> NoteOut:
+    return NoteOut(id=n.id, contact_id=n.contact_id, author=n.author, author_user_id=n.author_user_id, text=n.text,
+                   created_at=n.created_at)
+
+
 @router.get("/contacts")
-def list_contacts(q: str = Query(default="", max_length=100), tag_id: Id | None = None, cursor: Cursor = None,
-                  limit: Limit = 50, w: Work = Depends(work(Perm.READ_CONTACTS))) -> PageOut[ContactOut]:
-    """Newest first; `q` matches a name or platform id anywhere, whatever the case, or a contact id."""
-    page = service.search(w.s, w.ws, q=q, tag_id=tag_id, cursor=cursor, limit=limit, owner=w.who.contact_owner)
+def list_contacts(q: str = Query(default="", max_length=100), tag_id: Id | None = None,
+                  channel_code_id: Id | None = None, community_id: Id | None = None, group_id: Id | None = None,
+                  owner_user_id: Id | None = None, unassigned: bool = False, active_within_days: Days = None,
+                  inactive_for_days: Days = None, cursor: Cursor = None, limit: Limit = 50,
+                  w: Work = Depends(work(Perm.READ_CONTACTS))) -> PageOut[ContactOut]:
+    """Newest first; `q` matches a name or platform id anywhere, whatever the case, or a contact id. The filters
+    combine: `tag_id`; `channel_code_id` (came in through that code); `community_id`, `group_id` (in it now);
+    `owner_user_id` or `unassigned=true`; `active_within_days` (did something themselves — posted, clicked,
+    filled in a form, paid — in the last N days) or `inactive_for_days` (nothing for N days)."""
+    where = Filters(q=q, tag_id=tag_id, channel_code_id=channel_code_id, community_id=community_id,
+                    group_id=group_id, owner_user_id=owner_user_id, unassigned=unassigned,
+                    active_within_days=active_within_days, inactive_for_days=inactive_for_days)
+    page = service.search(w.s, w.ws, where=where, cursor=cursor, limit=limit, owner=w.who.contact_owner, now=w.now)
     return PageOut.of(page, lambda c: contact_out(w.s, c))
+
+
+@router.post("/contacts/bulk-tag")
+def bulk_tag(body: BulkTagIn, w: Work = Depends(work(Perm.WRITE))) -> BulkOut:
+    """Tag up to 200 contacts at once (the tag is created when missing); all or none: an unknown contact id is a
+    404 and nobody is tagged."""
+    t, changed = commands.bulk_tag(w, body)
+    return BulkOut(tag_id=t.id, changed=changed)
+
+
+@router.post("/contacts/bulk-untag")
+def bulk_untag(body: BulkUntagIn, w: Work = Depends(work(Perm.WRITE))) -> BulkOut:
+    """Remove a tag from up to 200 contacts at once (those without it are left as they are)."""
+    return BulkOut(tag_id=body.tag_id, changed=commands.bulk_untag(w, body))
 
 
 @router.post("/contacts", status_code=201)
@@ -86,3 +133,16 @@ def tag_contact(contact_id: Id64, body: TagIn, w: Work = Depends(work(Perm.WRITE
 @router.delete("/contacts/{contact_id}/tags/{tag_id}")
 def untag_contact(contact_id: Id64, tag_id: Id, w: Work = Depends(work(Perm.WRITE))) -> ContactOut:
     return contact_out(w.s, commands.untag(w, contact_id, tag_id))
+
+
+@router.get("/contacts/{contact_id}/notes")
+def list_notes(contact_id: Id64, cursor: Cursor = None, limit: Limit = 50,
+               w: Work = Depends(work(Perm.READ_CONTACTS))) -> PageOut[NoteOut]:
+    """Follow-up notes, newest first."""
+    return PageOut.of(notes.page(w.s, w.ws, contact_id, cursor=cursor, limit=limit), note_out)
+
+
+@router.post("/contacts/{contact_id}/notes", status_code=201)
+def add_note(contact_id: Id64, body: NoteIn, w: Work = Depends(work(Perm.WRITE, Perm.READ_CONTACTS))) -> NoteOut:
+    """Write a follow-up note (operators and admins on any contact, sales on their own)."""
+    return note_out(commands.add_note(w, contact_id, body))

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from siyu.contacts import identity_cache
 from siyu.kit.db import allocate_ids, insert_ignore, select_in
 from siyu.kit.errors import Conflict, NotFound
-from siyu.models import Contact, ContactRelationship, ContactTag, Identity, Membership
+from siyu.models import Contact, ContactNote, ContactRelationship, ContactTag, Identity, Membership
 
 CHUNK = 500
 IDENTITIES = Identity.__table__
@@ -152,6 +152,8 @@ def merge(session: Session, ws: int, *, keep: int, absorb: int, now: datetime) -
                                                       ContactRelationship.staff.in_(kept_staff)))
     session.execute(update(ContactRelationship).where(ContactRelationship.contact_id == absorb)
                     .values(contact_id=keep))
+    # Staff's notes are about the person: they follow the person to the kept contact.
+    session.execute(update(ContactNote).where(ContactNote.contact_id == absorb).values(contact_id=keep))
     a.merged_into_id = keep
     k.owner_user_id = k.owner_user_id or a.owner_user_id
     k.blacklisted = k.blacklisted or a.blacklisted

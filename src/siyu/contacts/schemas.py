@@ -67,3 +67,40 @@ class TagOut(BaseModel):
     id: int
     group: str
     name: str
+
+
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class NoteOut(BaseModel):
+    """A follow-up note: who wrote it (the user's name, or the API token's), when, and what."""
+
+    id: int
+    contact_id: int
+    author: str
+    author_user_id: int | None
+    text: str
+    created_at: datetime
+
+
+class BulkTagIn(BaseModel):
+    """Tag many contacts at once (a page of the list): the tag by group and name, created when missing."""
+
+    model_config = ConfigDict(extra="forbid")
+    contact_ids: list[Id64] = Field(min_length=1, max_length=200)
+    group: str = Field(min_length=1, max_length=30)
+    name: str = Field(min_length=1, max_length=30)
+
+
+class BulkUntagIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    contact_ids: list[Id64] = Field(min_length=1, max_length=200)
+    tag_id: Id
+
+
+class BulkOut(BaseModel):
+    tag_id: int
+    #: The contacts that changed (the others had the tag already, or did not have it).
+    changed: list[int]

@@ -1,9 +1,9 @@
 """All tables, imported here so Alembic and `Base.metadata` see every one."""
 
 from siyu.models.acquisition import ChannelCode
-from siyu.models.auth import ApiToken, AuditEntry, ConsoleSession, User
+from siyu.models.auth import ApiToken, AuditEntry, ConsoleSession, FormSubmission, User
 from siyu.models.community import Community, CommunityRole, Group, Membership
-from siyu.models.contact import Contact, ContactTag, Identity, Tag, TagGroup
+from siyu.models.contact import Contact, ContactNote, ContactTag, Identity, Tag, TagGroup
 from siyu.models.delivery import Action
 from siyu.models.engagement import (
     Alert,
@@ -37,11 +37,13 @@ __all__ = [
     "CommunityRole",
     "ConsoleSession",
     "Contact",
+    "ContactNote",
     "ContactRelationship",
     "ContactTag",
     "Event",
     "EventHour",
     "FaqEntry",
+    "FormSubmission",
     "Group",
     "Identity",
     "Interaction",

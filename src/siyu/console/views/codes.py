@@ -1,7 +1,9 @@
-"""Channel codes (B4): list with joins, create, QR (PNG / SVG), switch on and off."""
+"""Channel codes (B4): list with scans and joins, create, QR (PNG / SVG), switch on and off; a code's scans and
+the joins they led to per day (chart), and how full the groups it routes into are now."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import Depends, Request
@@ -13,7 +15,7 @@ from siyu.acquisition.schemas import ChannelCodeIn, ChannelCodePatch
 from siyu.auth.roles import Perm
 from siyu.communities import service as communities
 from siyu.console import queries
-from siyu.console.render import N_, done, flash, render
+from siyu.console.render import N_, done, flash, gettext, render, zone
 from siyu.console.views.common import form_data, integer, lines, parse, text
 from siyu.contacts import service as contacts
 from siyu.edge.work import Work, edge_router, work
@@ -21,12 +23,15 @@ from siyu.kit.errors import NotFound
 
 router = edge_router()
 KINDS = ("channel", "store", "salesperson")
+#: The chart windows a code page offers, in days (the first is the default).
+WINDOWS = (30, 7, 90)
 
 
 @router.get("/codes", response_class=HTMLResponse)
 def list_codes(request: Request, w: Work = Depends(work(Perm.READ))) -> HTMLResponse:
     return render(request, "codes/list.html", nav="codes", codes=service.list_all(w.s, w.ws),
-                  joins=service.stats(w.s, w.ws), community_names=queries.community_names(w.s, w.ws))
+                  joins=service.stats(w.s, w.ws), scans=service.scan_counts(w.s, w.ws),
+                  community_names=queries.community_names(w.s, w.ws))
 
 
 @router.get("/codes/new", response_class=HTMLResponse)
@@ -54,8 +59,18 @@ def create_code(request: Request, form: FormData = Depends(form_data),
 def code_detail(request: Request, code_id: int, w: Work = Depends(work(Perm.READ))) -> HTMLResponse:
     s, ws = w.s, w.ws
     c = service.get(s, ws, code_id)
+    raw = request.query_params.get("days", "")
+    days = int(raw) if raw.isdigit() and int(raw) in WINDOWS else WINDOWS[0]
+    tz = zone(request)
+    today = w.now.astimezone(tz).date()
+    daily = service.daily(s, ws, c, today - timedelta(days=days - 1), days, tz)
+    chart = {"x": [d.strftime("%m-%d") for d in daily.days], "series": [
+        {"name": gettext(request, N_("Scans")), "data": daily.scans, "type": "bar", "color": "#0b63a8"},
+        {"name": gettext(request, N_("Joins")), "data": daily.joins, "type": "bar", "color": "#1a7f5a"}]}
     return render(request, "codes/detail.html", nav="codes", code=c, community=communities.get(s, ws, c.community_id),
                   tags=[contacts.tag_label(s, t) for t in c.tag_ids], joins=service.stats(s, ws).get(c.id, 0),
+                  scans=service.scan_counts(s, ws).get(c.id, 0), daily=daily, chart=chart, days=days,
+                  windows=WINDOWS, fill=service.target_fill(s, ws, c),
                   scan_url=service.scan_url(w.rt.settings.base_url, c))
 
 
