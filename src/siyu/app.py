@@ -17,7 +17,6 @@ import psycopg
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
@@ -30,6 +29,7 @@ from siyu.kit.db import ReadOnlySafeMethods
 from siyu.kit.errors import ERROR_RESPONSES, Invalid, SiyuError, Unauthorized
 from siyu.kit.params import bound_openapi_ints, int64_guard
 from siyu.kit.security_headers import SecurityHeaders
+from siyu.kit.static_assets import CachedStaticFiles, compressed
 from siyu.runtime import Runtime
 
 log = logging.getLogger("siyu.app")
@@ -44,6 +44,15 @@ def _wants_html(request: Request) -> bool:
     if request.url.path.startswith("/api/"):
         return False
     return request.headers.get("hx-request") == "true" or "text/html" in request.headers.get("accept", "")
+
+
+def _in_console(request: Request) -> bool:
+    """The browser has a console session (an operator), or the request is one of the console's own HTMX calls."""
+    from siyu.auth.web import session_token
+
+    if request.headers.get("hx-request") == "true":
+        return True
+    return "session" in request.scope and bool(session_token(request))
 
 
 def _to_login(request: Request) -> Response:
@@ -88,7 +97,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         if _wants_html(request):
             if isinstance(exc, Unauthorized):
                 return _to_login(request)
-            from siyu.console.render import error_page
+            from siyu.console.render import already_done, error_page
+            from siyu.edge.submissions import AlreadyDone
+
+            if isinstance(exc, AlreadyDone):
+                return already_done(request, exc.location)
 
             return error_page(request, exc)
         return JSONResponse(exc.to_dict(), status_code=exc.status)
@@ -101,7 +114,15 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         error = SiyuError(message, code=code, status=exc.status_code,
                           detail={"limit": exc.limit} if isinstance(exc, BodyTooLarge) else None)
         resp: Response
-        if _wants_html(request):
+        if exc.status_code == 404 and _wants_html(request) and not _in_console(request):
+            # an unknown URL opened by someone outside the console (a member's mistyped or cut-off link): a
+            # member's page in their language, with no console around it and no machine code
+            from starlette.concurrency import run_in_threadpool
+
+            from siyu.console import member
+
+            resp = await run_in_threadpool(member.not_found, request)  # it reads the workspace's language
+        elif _wants_html(request):
             from siyu.console.render import error_page
 
             resp = error_page(request, error)
@@ -142,11 +163,14 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()
         ]
         if _wants_html(request):  # a console page with a bad query or form field: a page, not JSON
+            from siyu.console.labels import plain_errors
             from siyu.console.render import error_page
 
             where = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}"
                               for e in errors[:3])
-            return error_page(request, Invalid(where, code="validation_error"))
+            # the structured errors (with their limits) let the console name each field in its own language
+            detail = plain_errors(exc.errors())
+            return error_page(request, Invalid(where, code="validation_error", detail=detail))
         return JSONResponse({"code": "validation_error", "message": "request does not match the schema",
                              "detail": errors}, status_code=422)
 
@@ -168,6 +192,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         return {"status": "ok", "version": __version__}
 
     from siyu.acquisition.endpoints import router as codes
+    from siyu.acquisition.pages import router as code_pages
     from siyu.auth.endpoints import router as auth
     from siyu.communities.endpoints import router as communities
     from siyu.console.views import router as console
@@ -183,9 +208,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     from siyu.sandbox.endpoints import router as sandbox
 
     for router in (events, contacts, communities, codes, delivery, sandbox, auth, sop, faq, moderation,
-                   interaction, alerts, playbooks, console):
+                   interaction, alerts, playbooks, code_pages, console):
         app.include_router(router)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # versioned URLs cached for a year, text gzipped (kit/static_assets): a phone loads ECharts once
+    app.mount("/static", compressed(CachedStaticFiles(directory=STATIC)), name="static")
 
     default_openapi = app.openapi
 

@@ -120,6 +120,9 @@ FRAMEWORK = ("/api/docs", "/api/openapi", "/redoc", "/docs", "/openapi", "/stati
 NOT_A_UNIT_OF_WORK: set[str] = {
     "/api/v1/sop/broadcasts", "/calendar/broadcast",  # a broadcast commits chunk by chunk (resumable)
     "/s/{token}",  # the public share redirect: nobody signed in, one write transaction for the click
+    "/s/{token}/opened",  # the share link's page for the visitor: public, one read
+    # a channel code's landing page and its forms (acquisition/pages.py): public, one read or one write each
+    "/c/{state}", "/c/{state}/join", "/c/{state}/answer",
     # a sandbox member's act commits before the panel is read (it shows what the commit set off, e.g. the welcome)
     "/sandbox/members/{member_id:int}/scan", "/sandbox/members/{member_id:int}/post",
     "/sandbox/members/{member_id:int}/leave", "/sandbox/members/{member_id:int}/answer",

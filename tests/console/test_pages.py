@@ -120,14 +120,14 @@ def test_every_page_answers_200_for_admin(console: Callable[[str], Console], wor
 
 def test_dashboard_counts_and_chart_json(console: Callable[[str], Console], world: dict[str, Any]) -> None:
     html = console("admin").get("/").text
-    m = re.search(r'<script type="application/json" id="events-chart-data">(.*?)</script>', html, re.S)
+    m = re.search(r'<script type="application/json" id="dash-members-data">(.*?)</script>', html, re.S)
     assert m
     import json
 
     data = json.loads(m.group(1))
-    assert len(data["days"]) == 30 and len(data["counts"]) == 30
-    assert data["counts"][-1] > 0  # the world's scan, join, welcome and post happened today
-    assert sum(data["counts"]) == data["counts"][-1]
+    joins, leaves = (s["data"] for s in data["series"])
+    assert len(data["x"]) == 14 and len(joins) == 14
+    assert joins[-1] == 1 and sum(joins) == 1 and sum(leaves) == 0  # the world's member joined today
     assert "/static/echarts.min.js" in html
 
 
@@ -377,7 +377,7 @@ def test_channel_code_create_qr_and_switch(console: Callable[[str], Console], wo
 
     listing = c.get("/codes").text
     assert "门店 A" in listing
-    assert re.search(r"公众号文章.*?<td class=\"num\">1</td>", listing, re.S)  # the world's scan joined once
+    assert re.search(r"公众号文章.*?<td class=\"num\"[^>]*>1</td>", listing, re.S)  # the world's scan joined once
 
     assert c.post(f"{url}/active", {"active": "0"}).status_code == 303
     assert acquisition.get is not None
@@ -399,17 +399,19 @@ def test_contact_search_tags_and_timeline(console: Callable[[str], Console], wor
 
     url = f"/contacts/{world['contact']}"
     page = c.get(url).text
-    assert "Scanned channel code 公众号文章" in page
-    assert "Joined group 知识 1 群" in page
+    # worded by console/labels.py; group names are links
+    assert "Scanned the channel code 公众号文章" in page
+    assert re.search(r"Joined <a href=\"/groups/\d+\">知识 1 群</a> through the channel code 公众号文章", page)
     assert "Welcome message sent" in page
     assert "渠道:公众号" in page
-    assert "Posted in 知识 1 群" in page
+    assert re.search(r"Wrote in <a href=\"/groups/\d+\">知识 1 群</a>", page)
 
     assert c.post(f"{url}/tags", {"tag": "兴趣:税务"}).status_code == 303
     page = c.get(url).text
     assert "兴趣:税务" in page
     tag_id = int(re.search(r"/tags/(\d+)/delete\" hx-post=\"[^\"]+\" hx-target=\"#flash\" class=\"inline\">"
-                           r"<input type=\"hidden\" name=\"csrf_token\" value=\"[^\"]+\"><button class=\"x\" "
+                           r"<input type=\"hidden\" name=\"csrf_token\" value=\"[^\"]+\">"
+                               r"<input type=\"hidden\" name=\"submission\" value=\"[^\"]+\"><button class=\"x\" "
                            r"title=\"Remove\" aria-label=\"Remove 兴趣:税务\"", page).group(1))  # type: ignore[union-attr]
     with_tag = c.get(f"/contacts?tag_id={tag_id}").text
     assert f'href="/contacts/{world["contact"]}"' in with_tag
