@@ -292,3 +292,22 @@ def test_the_page_speaks_the_workspace_s_language_unless_the_phone_asks(world: W
     assert '<html lang="zh-CN">' in r.text and "立即入群" in r.text
     assert "Join the group" in phone.get(f"/c/{STATE}", headers=EN).text
     assert "This code does not lead anywhere" in phone.get("/c/nope", headers=EN).text
+
+
+def test_an_admin_chooses_the_language_of_the_members_pages(world: World, phone: TestClient, rt: Runtime) -> None:
+    from siyu.auth import service as auth
+    from tests.console.conftest import PASSWORD, Console
+
+    with rt.tx() as s:
+        auth.create_user(s, WS, "boss", PASSWORD, "admin")
+    admin = Console(TestClient(phone.app))
+    assert admin.login("boss", PASSWORD).status_code == 303
+    page = admin.get("/admin").text
+    assert "Language of members" in page or "成员页面语言" in page
+    assert admin.post("/admin/workspace/locale", {"locale": "en"}).status_code == 303
+    assert "Join the group" in phone.get(f"/c/{STATE}", headers={"Accept-Language": ""}).text
+    bad = admin.post("/admin/workspace/locale", {"locale": "fr"})
+    assert bad.status_code == 422 and "请选择中文或 English" in bad.text  # a sentence (the code only as data)
+    with rt.read() as s:
+        ws = s.get(Workspace, WS)
+        assert ws is not None and ws.settings["locale"] == "en"

@@ -65,3 +65,19 @@ def change_password(w: Work, current: str, new: str, *, keep_session: str) -> bo
     ended = service.set_password(w.s, user, new, now=w.now, keep_session=keep_session)
     w.audit("user.password", "user", w.who.id, {"sessions_ended": ended})
     return True
+
+
+MEMBER_LOCALES = ("zh_CN", "en")
+
+
+def set_workspace_locale(w: Work, locale: str) -> None:
+    """The language members see on the workspace's pages (channel-code landing pages, share links)."""
+    from siyu.kit.errors import Invalid
+    from siyu.models import Workspace
+
+    if locale not in MEMBER_LOCALES:
+        raise Invalid(f"the member pages' language is one of {', '.join(MEMBER_LOCALES)}", code="invalid_locale")
+    ws = w.s.get(Workspace, w.ws)
+    assert ws is not None, "the request's workspace exists"
+    ws.settings = {**(ws.settings or {}), "locale": locale}
+    w.audit("workspace.locale", "workspace", w.ws, {"locale": locale})

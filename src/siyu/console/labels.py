@@ -289,6 +289,7 @@ ERRORS: dict[str, tuple[str, str]] = {
     "unknown_event_type": ("", N_("This kind of event is not known.")),
     "unknown_group": ("", N_("This group does not exist.")),
     "unknown_owner": ("", N_("Choose an active user.")),
+    "invalid_locale": ("", N_("Choose 中文 or English.")),
     "unknown_question": (N_("“%(q1)s” is not a question of this questionnaire."),
                          N_("This question is not in the questionnaire.")),
     "unknown_tag": ("", N_("A chosen tag does not exist.")),

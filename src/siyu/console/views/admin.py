@@ -31,9 +31,11 @@ def _page(w: Work, *, cursor: str | None = None) -> dict[str, Any]:
         "sandbox_mode": ws.sandbox_mode if ws else "bot",
         "base_url": settings.base_url,
         "data_dir": str(settings.data_dir),
+        "member_locale": str((ws.settings or {}).get("locale") or settings.default_locale) if ws else "",
     }
     audit = auth.audit_log(w.s, w.ws, cursor=cursor, limit=AUDIT_PAGE)
-    return {"users": auth.users(w.s, w.ws), "tokens": auth.tokens(w.s, w.ws), "audit": audit.items,
+    return {"member_locales": commands.MEMBER_LOCALES,
+            "users": auth.users(w.s, w.ws), "tokens": auth.tokens(w.s, w.ws), "audit": audit.items,
             "audit_next": audit.next_cursor, "cursor": cursor, "info": info, "roles": ROLE_NAMES, "me": w.who}
 
 
@@ -77,3 +79,11 @@ def revoke_token(request: Request, token_id: int, w: Work = Depends(work(Perm.AD
     commands.revoke_token(w, token_id)
     flash(request, N_("Token revoked."))
     return done(request, "/admin#tokens")
+
+
+@router.post("/admin/workspace/locale")
+def set_member_locale(request: Request, form: FormData = Depends(form_data),
+                      w: Work = Depends(work(Perm.ADMIN))) -> Response:
+    commands.set_workspace_locale(w, text(form, "locale"))
+    flash(request, N_("Members now see their pages in this language."))
+    return done(request, "/admin")
