@@ -35,6 +35,15 @@ def _playbook_app() -> typer.Typer:
 
 
 app.add_typer(_playbook_app(), name="playbook")
+
+
+def _wecom_fake_command() -> None:
+    from siyu.wecom_fake.cli import wecom_fake
+
+    app.command("wecom-fake")(wecom_fake)
+
+
+_wecom_fake_command()
 out = Console(soft_wrap=True)  # no wrapping at 80 columns in logs and pipes
 err = Console(stderr=True, soft_wrap=True)
 
