@@ -204,11 +204,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     from siyu.engagement.moderation.endpoints import router as moderation
     from siyu.engagement.sop.endpoints import router as sop
     from siyu.events.endpoints import router as events
+    from siyu.integrations.endpoints import router as connectors
     from siyu.playbooks.endpoints import router as playbooks
     from siyu.sandbox.endpoints import router as sandbox
 
     for router in (events, contacts, communities, codes, delivery, sandbox, auth, sop, faq, moderation,
-                   interaction, alerts, playbooks, code_pages, console):
+                   interaction, alerts, playbooks, connectors, code_pages, console):
         app.include_router(router)
     # versioned URLs cached for a year, text gzipped (kit/static_assets): a phone loads ECharts once
     app.mount("/static", compressed(CachedStaticFiles(directory=STATIC)), name="static")

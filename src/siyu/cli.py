@@ -37,6 +37,15 @@ def _playbook_app() -> typer.Typer:
 app.add_typer(_playbook_app(), name="playbook")
 
 
+def _connector_app() -> typer.Typer:
+    from siyu.integrations.cli import app as connector_app
+
+    return connector_app
+
+
+app.add_typer(_connector_app(), name="connector")
+
+
 def _wecom_fake_command() -> None:
     from siyu.wecom_fake.cli import wecom_fake
 

@@ -53,7 +53,8 @@ class Runtime:
         self.sessions.configure(info={"connectors": self.connectors, "base_url": settings.base_url})
         self.read_sessions = make_read_sessionmaker(self.engine)
         self.read_sessions.configure(info={"connectors": self.connectors, "base_url": settings.base_url})
-        self.connectors.bind(PlatformLink(self.sessions, self.read_sessions, self.report))
+        self.connectors.bind(PlatformLink(self.sessions, self.read_sessions, self.report),
+                             secret_key=settings.secret_key.get_secret_value())  # opens connector secrets
         self.huey = huey or make_huey(settings, immediate=immediate)
         self.tasks = register_tasks(self.huey, self)
         self.login_throttle = LoginThrottle()

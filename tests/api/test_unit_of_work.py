@@ -128,4 +128,7 @@ NOT_A_UNIT_OF_WORK: set[str] = {
     "/sandbox/members/{member_id:int}/leave", "/sandbox/members/{member_id:int}/answer",
     "/sandbox/tasks/{action_id:int}/done",  # completes an owner task: calls the platform
     "/api/v1/actions/{action_id}/complete",  # the same over REST
+    # a connector's Test button and its REST twin call the platform (connectors/commands.test)
+    "/connectors/{name}/test", "/api/v1/connectors/{name}/test",
+    "/callbacks/webhook/{name}",  # signed, not logged in; awaits its body and ingests like the events API
 }

@@ -110,6 +110,27 @@ class Connector(Protocol):
 
 
 @dataclass(frozen=True)
+class Check:
+    """What a connector's self-check found (`siyu connector test`, the console's Test button).
+
+    `outcome` is a stable word the console words in the reader's language (`reachable`, `unreachable`,
+    `refused`, `inbound_only`); `message` is the English sentence the CLI and the API show."""
+
+    ok: bool
+    outcome: str
+    message: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class SelfTest(Protocol):
+    """Optional for a connector: check, with real I/O, that the platform answers under the current settings.
+    Called with no transaction open (it may take seconds)."""
+
+    def self_test(self, now: datetime) -> Check: ...
+
+
+@dataclass(frozen=True)
 class JoinRequest:
     """Someone opened a channel code's landing page (`/c/<state>`, what the code's QR encodes) on their phone.
 

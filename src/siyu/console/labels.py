@@ -285,6 +285,20 @@ ERRORS: dict[str, tuple[str, str]] = {
     "too_many_rows": ("", N_("Too many rows in one import.")),
     "too_many_words": ("", N_("Too many words in one list.")),
     "unknown_connector": ("", N_("This platform connector is not set up.")),
+    # connectors (connectors/instances.py, the webhook bridge)
+    "unknown_connector_kind": ("", N_("This kind of connector is not offered.")),
+    "invalid_connector_name": ("", N_("A connector name needs 2 to 32 lowercase letters, digits, - or _, starting "
+                                      "with a letter.")),
+    "connector_name_taken": (N_("A connector named “%(q1)s” already exists."),
+                             N_("A connector with this name already exists.")),
+    "connector_busy": (N_("%(n)s action(s) are still waiting to go out through this connector; let them finish or "
+                          "fail first."), N_("Actions are still waiting to go out through this connector.")),
+    "signature_missing": ("", N_("The request is not signed.")),
+    "invalid_signature": ("", N_("The signature does not match.")),
+    "stale_signature": ("", N_("The request's timestamp is outside the tolerance window.")),
+    "replayed_signature": ("", N_("This signed request was already received.")),
+    "connector_unusable": ("", N_("This connector cannot be used: its secrets were saved under another secret "
+                                  "key.")),
     "unknown_contact": ("", N_("This contact does not exist.")),
     "unknown_event_type": ("", N_("This kind of event is not known.")),
     "unknown_group": ("", N_("This group does not exist.")),
@@ -370,6 +384,10 @@ FIELDS: dict[str, str] = {
     "variant": N_("Variant"), "attachments": N_("Attachments"), "starts_at": N_("Starts at"),
     "ends_at": N_("Ends at"), "week": N_("Week"), "file": N_("File"), "expires_at": N_("Expires at"),
     "terms": N_("Allowed terms"),
+    # connector settings (connectors/webhook/connector.py: WebhookConfig)
+    "secret": N_("Signing secret"), "outbound_url": N_("Outbound URL"),
+    "outbound_secret": N_("Outbound signing secret"),
+    "tolerance_seconds": N_("Tolerance window (seconds)"), "timeout_seconds": N_("Outbound timeout (seconds)"),
 }
 A_FIELD = N_("A field")
 

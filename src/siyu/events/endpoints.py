@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import orjson
 from fastapi import Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
@@ -21,7 +20,7 @@ from siyu.auth.service import Principal
 from siyu.auth.web import require, runtime
 from siyu.contacts import service as contacts
 from siyu.edge.work import Work, edge_router, work
-from siyu.events import service
+from siyu.events import body, service
 from siyu.events.schemas import EventOut
 from siyu.kit.errors import Invalid
 from siyu.kit.pagination import Cursor, Limit, PageOut
@@ -42,42 +41,17 @@ async def post_events(
     raw = await request.body()
     if len(raw) > MAX_BODY:
         raise Invalid("request body over 8 MiB", code="body_too_large", status=413)
-    try:
-        body: Any = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise Invalid("body is not valid JSON", code="invalid_json") from None
-    batch_mode = mode
-    if isinstance(body, dict) and "events" in body:
-        items = body["events"]
-        if not isinstance(items, list):
-            raise Invalid('"events" must be a list', code="invalid_events")
-        if body.get("mode") is not None:
-            if body["mode"] not in ("live", "history"):
-                raise Invalid('"mode" must be "live" or "history"', code="invalid_mode")
-            batch_mode = body["mode"]
-    elif isinstance(body, dict):
-        items = [body]
-    else:
-        raise Invalid('send one event object or {"events": [...]}', code="invalid_events")
+    items, batch_mode = body.parse(raw, mode)
     rt = runtime(request)
 
     def work() -> list[Any]:
         with rt.tx() as s:
             return service.ingest(s, who.workspace_id, items, now=rt.clock.now(), idempotency_key=idempotency_key,
-                                  mode=batch_mode or "live", staleness=rt.staleness)
+                                  mode=batch_mode, staleness=rt.staleness)  # type: ignore[arg-type]
 
     from starlette.concurrency import run_in_threadpool
 
-    results = await run_in_threadpool(work)
-    counts = {"stored": 0, "duplicate": 0, "rejected": 0}
-    for r in results:
-        counts[r.status] += 1
-    status = 422 if counts["rejected"] else 200
-    payload: dict[str, Any] = {**counts, "results": [r.as_dict() for r in results]}
-    if status == 422:
-        payload = {"code": "invalid_events", "message": f"{counts['rejected']} event(s) rejected; "
-                   "the others were stored as reported", **payload}
-    return JSONResponse(payload, status_code=status)
+    return body.answer(await run_in_threadpool(work))
 
 
 @router.get("/contacts/{contact_id}/timeline")

@@ -3,6 +3,7 @@
 from siyu.models.acquisition import ChannelCode
 from siyu.models.auth import ApiToken, AuditEntry, ConsoleSession, FormSubmission, User
 from siyu.models.community import Community, CommunityRole, Group, Membership
+from siyu.models.connector import ConnectorInstance, ConnectorStat, WebhookSignature
 from siyu.models.contact import Contact, ContactNote, ContactTag, Identity, Tag, TagGroup
 from siyu.models.delivery import Action
 from siyu.models.engagement import (
@@ -35,6 +36,8 @@ __all__ = [
     "ChannelCode",
     "Community",
     "CommunityRole",
+    "ConnectorInstance",
+    "ConnectorStat",
     "ConsoleSession",
     "Contact",
     "ContactNote",
@@ -63,6 +66,7 @@ __all__ = [
     "TagGroup",
     "Unlock",
     "User",
+    "WebhookSignature",
     "WordList",
     "Workspace",
 ]

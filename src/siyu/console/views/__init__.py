@@ -10,6 +10,7 @@ from siyu.console.views import (
     calendar,
     codes,
     communities,
+    connectors,
     contacts,
     dashboard,
     faq,
@@ -23,7 +24,7 @@ from siyu.console.views import (
 
 router = APIRouter(include_in_schema=False)
 for _module in (session, dashboard, communities, groups, codes, contacts, sandbox, calendar, playbooks, faq,
-                moderation, interactions, alerts, admin):
+                moderation, interactions, alerts, connectors, admin):
     router.include_router(_module.router)
 
 __all__ = ["router"]
